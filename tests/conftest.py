@@ -1,0 +1,85 @@
+"""Shared paths and notebook helpers for the test suite."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+BOOK = ROOT / "book"
+LESSONS = sorted(p.name for p in SOLUTIONS.glob("[0-9][0-9]-*") if p.is_dir())
+BIN = Path(sys.executable).parent  # the venv's scripts: nbgrader, jupyter-book, jupytext
+
+
+def notebook_name(lesson):
+    """'01-micrograd' -> 'micrograd'."""
+    return lesson.split("-", 1)[1]
+
+
+def solution_path(lesson, ext="ipynb"):
+    return SOLUTIONS / lesson / f"{notebook_name(lesson)}.{ext}"
+
+
+def student_path(lesson):
+    return BOOK / lesson / f"{notebook_name(lesson)}.ipynb"
+
+
+def tool_env(**extra):
+    """The environment for the course's command-line tools: venv first on PATH, fast profile."""
+    env = dict(os.environ, COURSE_PROFILE="fast", OMP_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def run_tool(*args, cwd, timeout=900, **env):
+    """Run a course tool (nbgrader, jupyter-book, ...) and fail with its output if it fails."""
+    result = subprocess.run(args, cwd=cwd, env=tool_env(**env), capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def copy_course(dest):
+    """A throwaway course directory with the files nbgrader needs (solutions, student edition)."""
+    shutil.copy(ROOT / "nbgrader_config.py", dest)
+    shutil.copytree(SOLUTIONS, dest / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return dest
+
+
+def execute(path, cwd, allow_errors=False, timeout=600):
+    """Execute a notebook in the fast profile; return the executed NotebookNode."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    old = {k: os.environ.get(k) for k in ("COURSE_PROFILE", "OMP_NUM_THREADS")}
+    os.environ.update(COURSE_PROFILE="fast", OMP_NUM_THREADS="1")
+    try:
+        # Run the exercise and test cells too: nbclient skips `skip-execution` by default.
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                       skip_cells_with_tag="never-skip-when-grading",
+                       resources={"metadata": {"path": str(cwd)}}).execute()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return nb
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def errored(cell):
+    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+@pytest.fixture(params=LESSONS)
+def lesson(request):
+    return request.param

@@ -1,0 +1,109 @@
+"""The grading round trip on real files: release, submit, autograde, feedback, export.
+
+In one batch: the reference solution scores full marks, the blank student edition 0, a
+wrong answer partial marks, an infinite loop is stopped by the timeout and the student
+after it is still graded, and a student's edit to a test cell is undone.
+"""
+import csv
+import html
+import re
+
+import pytest
+
+import submissions
+from conftest import LESSONS, copy_course, run_tool
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not LESSONS, reason="no lessons")]
+
+# One realistic wrong answer per lesson: (exercise grade_id, text to replace, replacement,
+# the test cells that must then fail). The other tests of the lesson still pass.
+WRONG = {
+    # pow's local derivative without its factor k
+    "01-micrograd": ("ex-value-backward", "k * self.data ** (k - 1)", "self.data ** (k - 1)", {"test-pow-backward"}),
+}
+
+TIMEOUT = 15  # seconds per cell: short, so the runaway submission is cut quickly
+
+
+def score_table(course, lesson):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student.id: {g.cell.name: g.score for g in s.notebooks[0].grades if g.cell.name in submissions.points(lesson)}
+                for s in gb.assignment_submissions(lesson)}
+
+
+@pytest.fixture(scope="module", params=LESSONS)
+def graded(request, tmp_path_factory):
+    lesson = request.param
+    course = copy_course(tmp_path_factory.mktemp(f"course-{lesson}"))
+    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+
+    answers = submissions.solutions(lesson)
+    first_exercise = next(iter(answers))
+    grade_id, old, new, failing = WRONG[lesson]
+    assert old in answers[grade_id], f"the wrong-answer fixture for {lesson} no longer matches its solution"
+    batch = {
+        "a-loop": submissions.answered(lesson, {first_exercise: "while True:\n    pass\n" + answers[first_exercise]}),
+        "b-reference": submissions.answered(lesson),
+        "c-blank": submissions.blank(lesson),
+        "d-wrong": submissions.answered(lesson, {grade_id: answers[grade_id].replace(old, new)}),
+        "e-edited-tests": submissions.with_tests_replaced(submissions.blank(lesson), "pass"),
+    }
+    for student, nb in batch.items():
+        submissions.write(nb, course, student, lesson)
+    run_tool("nbgrader", "autograde", lesson, f"--Execute.timeout={TIMEOUT}", cwd=course, timeout=1200)
+    run_tool("nbgrader", "generate_feedback", lesson, cwd=course)
+    run_tool("nbgrader", "export", "--to", "grades.csv", cwd=course)
+    return lesson, course, score_table(course, lesson), failing
+
+
+def test_reference_solution_scores_full_marks(graded):
+    lesson, _, scores, _ = graded
+    assert scores["b-reference"] == submissions.points(lesson)
+
+
+def test_blank_student_edition_scores_zero(graded):
+    _, _, scores, _ = graded
+    assert sum(scores["c-blank"].values()) == 0
+
+
+def test_wrong_answer_loses_exactly_its_tests(graded):
+    lesson, _, scores, failing = graded
+    expected = {k: (0 if k in failing else v) for k, v in submissions.points(lesson).items()}
+    assert scores["d-wrong"] == expected
+    assert 0 < sum(expected.values()) < sum(submissions.points(lesson).values())
+
+
+def test_infinite_loop_is_stopped_and_the_batch_goes_on(graded):
+    lesson, course, scores, _ = graded
+    executed = (course / "autograded" / "a-loop" / lesson).glob("*.ipynb")
+    assert "CellTimeoutError" in next(executed).read_text()
+    assert scores["b-reference"] == submissions.points(lesson)  # graded after the runaway one
+
+
+def test_edited_test_cells_are_restored(graded):
+    lesson, course, scores, _ = graded
+    assert sum(scores["e-edited-tests"].values()) == 0
+    restored = next((course / "autograded" / "e-edited-tests" / lesson).glob("*.ipynb")).read_text()
+    assert "check" in restored  # the original test code ran again
+
+
+def test_feedback_hides_the_hidden_tests(graded):
+    lesson, course, _, _ = graded
+    pages = list((course / "feedback").rglob("*.html"))
+    assert len(pages) == 5
+    hidden = submissions.hidden_tests(lesson)
+    assert hidden
+    for page in pages:
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        assert "BEGIN HIDDEN TESTS" not in text
+        for line in hidden:
+            assert line not in text, f"{page.name} shows the hidden test line {line!r}"
+
+
+def test_grades_export_lists_every_student(graded):
+    lesson, course, scores, _ = graded
+    with open(course / "grades.csv") as f:
+        rows = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f) if r["assignment"] == lesson}
+    assert rows == {s: float(sum(v.values())) for s, v in scores.items()}

@@ -1,0 +1,94 @@
+"""The notebooks: one authored source per lesson, its paired twin, and the student edition.
+
+Each lesson is solutions/NN-slug/slug.md (MyST, authored) paired with slug.ipynb (the
+nbgrader source); book/NN-slug/slug.ipynb is the generated student edition.
+"""
+import json
+
+import jupytext
+import nbformat
+import pytest
+
+from conftest import (BOOK, LESSONS, copy_course, errored, execute, nbgrader_meta, run_tool,
+                      solution_path, student_path)
+
+pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons in solutions/")
+
+
+def cells_of(nb):
+    """What a pair must agree on: each cell's type, source and metadata."""
+    return [(c.cell_type, c.source.strip(), {k: v for k, v in c.metadata.items() if k != "execution"})
+            for c in nb.cells]
+
+
+def test_pair_is_in_sync(lesson):
+    text = jupytext.read(solution_path(lesson, "md"))
+    paired = jupytext.read(solution_path(lesson, "ipynb"))
+    assert cells_of(text) == cells_of(paired), (
+        f"{lesson}: the .md and the .ipynb differ. Run `make sync` after editing one of them "
+        "(it keeps the newer file), then `make student`.")
+
+
+def test_paired_notebook_carries_no_outputs(lesson):
+    nb = nbformat.read(solution_path(lesson), as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None
+               for c in nb.cells if c.cell_type == "code")
+
+
+def test_exercise_and_test_cells_are_skipped_by_the_book(lesson):
+    nb = nbformat.read(solution_path(lesson), as_version=4)
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("solution") or nbgrader_meta(c).get("grade")]
+    assert graded, f"{lesson} has no graded cells"
+    for cell in graded:
+        meta = nbgrader_meta(cell)
+        assert "skip-execution" in cell.metadata.get("tags", []), f"{meta['grade_id']} lacks the skip-execution tag"
+        if meta.get("grade"):
+            assert meta.get("points", 0) > 0 and meta.get("locked"), f"{meta['grade_id']}: test cells are locked and score points"
+
+
+def test_every_lesson_starts_with_the_same_colab_cell():
+    firsts = set()
+    for lesson in LESSONS:
+        nb = nbformat.read(solution_path(lesson), as_version=4)
+        firsts.add(next(c.source for c in nb.cells if c.cell_type == "code"))
+    assert len(firsts) == 1
+    (cell,) = firsts
+    assert '"google.colab" in sys.modules' in cell and "pip" in cell
+
+
+def test_student_edition_holds_no_answers(lesson):
+    text = student_path(lesson).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    assert "raise NotImplementedError()" in text
+    assert not list((BOOK / lesson).glob("*.md")), "the authored .md (with answers) was released"
+
+
+def test_student_edition_is_up_to_date(lesson, tmp_path):
+    course = copy_course(tmp_path)
+    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    fresh = sorted(p.relative_to(course / "book") for p in (course / "book" / lesson).rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(BOOK) for p in (BOOK / lesson).rglob("*") if p.is_file())
+    assert fresh == committed, "the released files differ: run `make student`"
+    for rel in fresh:
+        assert json.loads((course / "book" / rel).read_text()) == json.loads((BOOK / rel).read_text()), (
+            f"book/{rel} is stale: run `make student` and commit book/{lesson}/")
+
+
+@pytest.mark.slow
+def test_solution_notebook_runs_top_to_bottom(lesson):
+    nb = execute(solution_path(lesson), cwd=solution_path(lesson).parent)
+    assert any(c.get("outputs") for c in nb.cells)
+
+
+@pytest.mark.slow
+def test_student_notebook_fails_only_in_its_exercises(lesson):
+    nb = execute(student_path(lesson), cwd=student_path(lesson).parent, allow_errors=True)
+    failed = [c for c in nb.cells if errored(c)]
+    outside = [c.source[:80] for c in failed if not nbgrader_meta(c)]
+    assert not outside, f"cells outside the exercises failed (they must use lib, not the answers): {outside}"
+    # A blank answer fails every test that grades it.
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade"):
+            assert errored(cell), f"{nbgrader_meta(cell)['grade_id']} passes with a blank answer"
+
