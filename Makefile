@@ -48,7 +48,7 @@ book: $(STAMP)
 	@echo "Book: $(BOOK_OUT)/_build/html/index.html (profile $(PROFILE))"
 
 test: $(STAMP)
-	COURSE_PROFILE=fast pytest -n auto
+	COURSE_PROFILE=fast pytest -n auto --dist loadgroup
 
 lab: $(STAMP)
 	jupyter lab

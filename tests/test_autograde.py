@@ -33,7 +33,9 @@ def score_table(course, lesson):
                 for s in gb.assignment_submissions(lesson)}
 
 
-@pytest.fixture(scope="module", params=LESSONS)
+# One graded batch per lesson serves all its tests: keep them on one xdist worker.
+@pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(f"grade-{lesson}"))
+                                        for lesson in LESSONS])
 def graded(request, tmp_path_factory):
     lesson = request.param
     course = copy_course(tmp_path_factory.mktemp(f"course-{lesson}"))

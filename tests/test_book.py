@@ -5,7 +5,8 @@ import pytest
 
 from conftest import LESSONS, ROOT, notebook_name, run_tool
 
-pytestmark = pytest.mark.slow
+# One build serves every test here: keep them on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
 @pytest.fixture(scope="module")
