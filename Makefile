@@ -75,6 +75,8 @@ grades: $(STAMP)
 
 bench: $(STAMP)
 	python bench/micrograd_bench.py --steps 20 --json bench/results/micrograd.json
+	python bench/makemore_bench.py --steps 200000 --json bench/results/makemore.json
+	python bench/bpe_bench.py --json bench/results/bpe.json
 	@echo "Results in bench/results/; the book's performance page shows them."
 
 clean:

@@ -4,6 +4,8 @@ solutions/<lesson>/ holds the source notebooks (full solutions, hidden tests); t
 edition is released into book/<lesson>/, which the HTML book and Colab use. submitted/,
 autograded/, feedback/ and gradebook.db are generated and git-ignored.
 """
+import os
+
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import Bool
@@ -29,7 +31,7 @@ class ShortenTestTracebacks(Preprocessor):
         return cell, resources
 
 
-c.CourseDirectory.root = "."
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "scalars-to-gpt"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "book"

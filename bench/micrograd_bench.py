@@ -13,12 +13,9 @@ because then the speed comparison would not be a like-for-like one.
 """
 
 import argparse
-import datetime
 import gc
 import json
 import math
-import os
-import platform
 import random
 import statistics
 import sys
@@ -26,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so `lib` imports when run as a script
+
+from bench.common import machine_description, today  # noqa: E402
 
 import micrograd.engine as classic_engine  # noqa: E402  (the PyPI package, 0.1.0)
 import micrograd.nn as classic_nn  # noqa: E402
@@ -114,17 +113,6 @@ def train_both(steps, seed=1337, turn=5, n_samples=100):
     return {"losses": losses, "seconds": seconds}
 
 
-def machine_description():
-    """A short description of where the figures were measured."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()} ({platform.system()})"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="training steps per engine (default 20)")
@@ -151,7 +139,7 @@ def main(argv=None):
         report = {
             "steps": args.steps,
             "machine": machine_description(),
-            "date": datetime.date.today().isoformat(),
+            "date": today(),
             "classic_ms_per_step": ms["classic"],
             "ours_ms_per_step": ms["ours"],
             "speedup": speedup,

@@ -13,6 +13,22 @@ BOOK = ROOT / "book"
 LESSONS = sorted(p.name for p in SOLUTIONS.glob("[0-9][0-9]-*") if p.is_dir())
 BIN = Path(sys.executable).parent  # the venv's scripts: nbgrader, jupyter-book, jupytext
 
+# The offline copies of the datasets. CI passes DATA_MIRROR; a checkout with shared/data
+# beside it (as CI has) uses that without being told, in tests and the notebooks they run.
+MIRROR = Path(os.environ.get("DATA_MIRROR") or ROOT.parent / "shared" / "data")
+if "DATA_MIRROR" not in os.environ and MIRROR.is_dir():
+    os.environ["DATA_MIRROR"] = str(MIRROR)
+
+
+def dataset_text(name):
+    """A dataset's text through lib.data, or a skip that says why it is not available."""
+    from lib import data
+
+    try:
+        return data.read_text(name)
+    except data.DatasetError as err:
+        pytest.skip(f"dataset {name} is not available offline: {err}")
+
 
 def notebook_name(lesson):
     """'01-micrograd' -> 'micrograd'."""

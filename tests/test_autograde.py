@@ -20,7 +20,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not LESSONS, reason="no lesso
 WRONG = {
     # pow's local derivative without its factor k
     "01-micrograd": ("ex-value-backward", "k * self.data ** (k - 1)", "self.data ** (k - 1)", {"test-pow-backward"}),
+    # normalising without keepdim: the lesson's own broadcasting bug
+    "02-bigram": ("ex-bigram-probs", "counts.sum(1, keepdim=True)", "counts.sum(1)", {"test-bigram-probs"}),
+    # the hidden layer without its tanh
+    "03-mlp": ("ex-mlp-forward", "torch.tanh(emb.view(X.shape[0], -1) @ W1 + b1)", "emb.view(X.shape[0], -1) @ W1 + b1",
+               {"test-mlp-forward"}),
+    # ties broken by the smallest pair instead of the first occurrence
+    "08-tokenizer": ("ex-train", "pair = max(counts, key=counts.get)", "pair = max(sorted(counts), key=counts.get)",
+                     {"test-train"}),
 }
+
+# The runaway cell and the edited test cells exercise nbgrader itself, the same for every
+# lesson: they are graded in this lesson's batch only.
+PIPELINE_LESSON = LESSONS[0] if LESSONS else None
 
 TIMEOUT = 15  # seconds per cell: short, so the runaway submission is cut quickly
 
@@ -46,12 +58,13 @@ def graded(request, tmp_path_factory):
     grade_id, old, new, failing = WRONG[lesson]
     assert old in answers[grade_id], f"the wrong-answer fixture for {lesson} no longer matches its solution"
     batch = {
-        "a-loop": submissions.answered(lesson, {first_exercise: "while True:\n    pass\n" + answers[first_exercise]}),
         "b-reference": submissions.answered(lesson),
         "c-blank": submissions.blank(lesson),
         "d-wrong": submissions.answered(lesson, {grade_id: answers[grade_id].replace(old, new)}),
-        "e-edited-tests": submissions.with_tests_replaced(submissions.blank(lesson), "pass"),
     }
+    if lesson == PIPELINE_LESSON:  # what nbgrader does to any notebook: checked once
+        batch["a-loop"] = submissions.answered(lesson, {first_exercise: "while True:\n    pass\n" + answers[first_exercise]})
+        batch["e-edited-tests"] = submissions.with_tests_replaced(submissions.blank(lesson), "pass")
     for student, nb in batch.items():
         submissions.write(nb, course, student, lesson)
     run_tool("nbgrader", "autograde", lesson, f"--Execute.timeout={TIMEOUT}", cwd=course, timeout=1200)
@@ -79,6 +92,8 @@ def test_wrong_answer_loses_exactly_its_tests(graded):
 
 def test_infinite_loop_is_stopped_and_the_batch_goes_on(graded):
     lesson, course, scores, _ = graded
+    if lesson != PIPELINE_LESSON:
+        pytest.skip(f"checked once, with {PIPELINE_LESSON}")
     executed = (course / "autograded" / "a-loop" / lesson).glob("*.ipynb")
     assert "CellTimeoutError" in next(executed).read_text()
     assert scores["b-reference"] == submissions.points(lesson)  # graded after the runaway one
@@ -86,15 +101,17 @@ def test_infinite_loop_is_stopped_and_the_batch_goes_on(graded):
 
 def test_edited_test_cells_are_restored(graded):
     lesson, course, scores, _ = graded
+    if lesson != PIPELINE_LESSON:
+        pytest.skip(f"checked once, with {PIPELINE_LESSON}")
     assert sum(scores["e-edited-tests"].values()) == 0
     restored = next((course / "autograded" / "e-edited-tests" / lesson).glob("*.ipynb")).read_text()
     assert "check" in restored  # the original test code ran again
 
 
 def test_feedback_hides_the_hidden_tests(graded):
-    lesson, course, _, _ = graded
+    lesson, course, scores, _ = graded
     pages = list((course / "feedback").rglob("*.html"))
-    assert len(pages) == 5
+    assert len(pages) == len(scores)
     hidden = submissions.hidden_tests(lesson)
     assert hidden
     for page in pages:

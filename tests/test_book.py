@@ -57,3 +57,11 @@ def test_colab_button_opens_the_student_notebook(html):
     for lesson in LESSONS:
         page = (html / "book" / lesson / f"{notebook_name(lesson)}.html").read_text()
         assert f"colab.research.google.com/github/scalars-to-gpt/course/blob/main/book/{lesson}/{notebook_name(lesson)}.ipynb" in page
+
+
+def test_tables_printed_by_cells_render_as_tables(html):
+    # The performance page and the lessons' closing summaries are Markdown tables made by cells.
+    assert "<table" in (html / "book" / "performance.html").read_text()
+    for lesson in ("02-bigram", "03-mlp"):
+        page = (html / "book" / lesson / f"{notebook_name(lesson)}.html").read_text()
+        assert "<table" in page, f"{lesson}: its summary table is not rendered"

@@ -1,14 +1,13 @@
 """lib.data: the dataset registry, the lookup order and the checks on what is found."""
 import hashlib
-import os
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from lib import data
 
-MIRROR = Path(os.environ.get("DATA_MIRROR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+from conftest import MIRROR
+
 needs_mirror = pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(),
                                   reason=f"no data mirror at {MIRROR} (set DATA_MIRROR)")
 
