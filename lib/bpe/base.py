@@ -297,7 +297,10 @@ class Tokenizer:
     special_tokens  {"<|endoftext|>": id, ...}
     vocab           {id: bytes}: the 256 bytes, every merged token, every special token
     pattern         the regex that splits text into chunks ("" when there is none)
+    byte_ids        the token id of each byte value (0..255 here; GPT-4 numbers bytes its own way)
     """
+
+    byte_ids = range(256)
 
     def __init__(self):
         self.merges = {}
@@ -312,7 +315,7 @@ class Tokenizer:
         raise NotImplementedError(f"{type(self).__name__} does not implement encode")
 
     def _build_vocab(self):
-        vocab = {idx: bytes([idx]) for idx in range(256)}
+        vocab = {idx: bytes([b]) for b, idx in enumerate(self.byte_ids)}
         for (a, b), idx in self.merges.items():
             vocab[idx] = vocab[a] + vocab[b]
         for special, idx in self.special_tokens.items():

@@ -40,19 +40,11 @@ class GPT4Tokenizer(RegexTokenizer):
 
     def __init__(self):
         byte_ids, merges, special_tokens = _cl100k_tables()
-        self.byte_ids = byte_ids  # byte value -> its token id; needed by _build_vocab below
+        self.byte_ids = byte_ids  # byte value -> its token id; the base class builds the vocab from it
         super().__init__(pattern=GPT4_SPLIT_PATTERN)
         self.merges = dict(merges)
         self.special_tokens = dict(special_tokens)
         self._after_change()
-
-    def _build_vocab(self):
-        vocab = {idx: bytes([b]) for b, idx in enumerate(self.byte_ids)}
-        for (a, b), idx in self.merges.items():
-            vocab[idx] = vocab[a] + vocab[b]
-        for special, idx in self.special_tokens.items():
-            vocab[idx] = special.encode("utf-8")
-        return vocab
 
     def _encode_chunk(self, chunk_bytes):
         return apply_merges([self.byte_ids[b] for b in chunk_bytes], self.merges)
