@@ -4,6 +4,12 @@ Each comparison reports three things about one quantity: is it bit-for-bit equal
 reference (exact), is it within tolerance (close), and the largest absolute difference.
 Everything is compared in float64, so a float32 answer is judged by its real error rather
 than by a tolerance loosened to hide rounding. The tolerances are stated once, here.
+
+A wrong answer can also be *diagnosed*: a test passes `mistakes`, a list of `Mistake`s that
+each pair a classic error, described in the student's terms, with the value that error
+produces on the same inputs. When the answer matches one of them, the failure message names
+the mistake. A diagnosis never changes whether a check passes. The tables of mistakes live in
+`lib.mistakes`, one module per lesson.
 """
 import math
 import numbers
@@ -77,26 +83,70 @@ def compare(name, got, expected, *, rtol=RTOL, atol=ATOL, show=True):
     return result
 
 
-def _failure_message(result, rtol, atol):
+@dataclass(frozen=True)
+class Mistake:
+    """A classic error and the answer it produces on the inputs of one test.
+
+    `value` is what `check` would receive from a student who made this mistake; for
+    `check_all` it is a dict holding the wrong value of each key the mistake affects.
+    """
+
+    description: str
+    value: object
+
+
+def _matches(got, wrong, expected, rtol, atol):
+    """Does the answer equal the wrong variant, and does that variant differ from the reference?"""
+    try:
+        wrong = _to_float64(wrong, "mistake")
+        got = _to_float64(got, "answer")
+    except TypeError:
+        return False
+    if got.shape != wrong.shape:
+        return False
+    if wrong.shape == expected.shape and bool((wrong - expected).abs().le(atol + rtol * expected.abs()).all()):
+        return False  # on these inputs the mistake is harmless: it cannot explain a failure
+    return bool((got - wrong).abs().le(atol + rtol * wrong.abs()).all())
+
+
+def diagnose(got, expected, mistakes, *, rtol=RTOL, atol=ATOL):
+    """The description of the first mistake that reproduces `got`, or None."""
+    expected = _to_float64(expected, "reference")
+    for mistake in mistakes:
+        if _matches(got, mistake.value, expected, rtol, atol):
+            return mistake.description
+    return None
+
+
+def _failure_message(result, rtol, atol, diagnosis=None):
     if result.problem:
-        return f"{result.name}: {result.problem}."
-    return (f"{result.name}: max difference {result.max_diff:.3g} from the reference "
-            f"(allowed: {atol:g} + {rtol:g} x |reference|).")
+        message = f"{result.name}: {result.problem}."
+    else:
+        message = (f"{result.name}: max difference {result.max_diff:.3g} from the reference "
+                   f"(allowed: {atol:g} + {rtol:g} x |reference|).")
+    if diagnosis:
+        message += f" Likely mistake: {diagnosis}"
+    return message
 
 
-def check(name, got, expected, *, rtol=RTOL, atol=ATOL):
-    """Like `compare`, but raise AssertionError with an actionable message when not close."""
+def check(name, got, expected, *, mistakes=(), rtol=RTOL, atol=ATOL):
+    """Like `compare`, but raise AssertionError with an actionable message when not close.
+
+    When the answer reproduces one of `mistakes`, the message names it.
+    """
     result = compare(name, got, expected, rtol=rtol, atol=atol)
     if not result.close:
-        raise AssertionError(_failure_message(result, rtol, atol))
+        diagnosis = diagnose(got, expected, mistakes, rtol=rtol, atol=atol)
+        raise AssertionError(_failure_message(result, rtol, atol, diagnosis))
     return result
 
 
-def check_all(got, expected, *, rtol=RTOL, atol=ATOL):
+def check_all(got, expected, *, mistakes=(), rtol=RTOL, atol=ATOL):
     """Check every key of the reference dict `expected` against the answer dict `got`.
 
     Prints one line per quantity, then raises one AssertionError that names every key
-    that is missing, unexpected or not close.
+    that is missing, unexpected or not close. A key that reproduces the value a mistake
+    gives it (each `Mistake.value` is a dict) is diagnosed.
     """
     if not isinstance(got, dict):
         raise AssertionError(f"expected a dict with keys {sorted(expected)}, got a {type(got).__name__}")
@@ -110,7 +160,9 @@ def check_all(got, expected, *, rtol=RTOL, atol=ATOL):
             result = compare(key, got[key], expected[key], rtol=rtol, atol=atol)
             results.append(result)
             if not result.close:
-                failures.append(_failure_message(result, rtol, atol))
+                relevant = [Mistake(m.description, m.value[key]) for m in mistakes if key in m.value]
+                diagnosis = diagnose(got[key], expected[key], relevant, rtol=rtol, atol=atol)
+                failures.append(_failure_message(result, rtol, atol, diagnosis))
     if failures:
         raise AssertionError("\n".join(failures))
     return results

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lib.grading import ATOL, RTOL, check, check_all, compare
+from lib.grading import ATOL, RTOL, Mistake, check, check_all, compare, diagnose
 
 
 def test_exact_close_and_max_difference_are_reported(capsys):
@@ -67,3 +67,33 @@ def test_checks_survive_monkeypatched_torch(monkeypatch):
     with pytest.raises(AssertionError):
         check("x", float("inf"), 1.0)
     assert not compare("x", 1.5, 1.0, show=False).exact
+
+
+def test_a_known_mistake_is_named_in_the_failure():
+    reference = torch.tensor([1.0, 2.0, 3.0])
+    mistakes = [Mistake("the gradient was overwritten instead of accumulated", reference / 2),
+                Mistake("the 1/n of the mean is missing", reference * 3)]
+    with pytest.raises(AssertionError, match=r"max difference 6 .*Likely mistake: the 1/n of the mean"):
+        check("dx", reference * 3, reference, mistakes=mistakes)
+
+
+def test_an_unrelated_wrong_answer_gets_only_the_difference():
+    mistakes = [Mistake("the sign is flipped", -torch.ones(3))]
+    with pytest.raises(AssertionError) as err:
+        check("dx", torch.full((3,), 5.0), torch.ones(3), mistakes=mistakes)
+    assert "max difference 4" in str(err.value) and "Likely mistake" not in str(err.value)
+
+
+def test_a_diagnosis_never_changes_a_pass():
+    # The mistake's value equals the reference on these inputs: a correct answer passes silently.
+    assert check("dx", torch.ones(3), torch.ones(3), mistakes=[Mistake("harmless here", torch.ones(3))]).close
+    assert diagnose(torch.ones(3), torch.ones(3), [Mistake("harmless here", torch.ones(3))]) is None
+
+
+def test_check_all_diagnoses_each_failing_key():
+    expected = {"a": 1.0, "b": 2.0}
+    mistakes = [Mistake("b's chain-rule factor is missing", {"b": 0.5})]
+    with pytest.raises(AssertionError) as err:
+        check_all({"a": 3.0, "b": 0.5}, expected, mistakes=mistakes)
+    lines = str(err.value).splitlines()
+    assert "Likely mistake" not in lines[0] and lines[1].endswith("b's chain-rule factor is missing")
