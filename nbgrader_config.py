@@ -5,10 +5,22 @@ edition is released into book/<lesson>/, which the HTML book and Colab use. subm
 autograded/, feedback/ and gradebook.db are generated and git-ignored.
 """
 import os
+import sys
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor, Preprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 from traitlets import Bool
+
+# The grader's kernel sandbox lives in grader/ beside this file; a throwaway copy of the
+# course (tests, benchmarks) finds it in the repository that holds the installed `lib`.
+_here = os.path.dirname(os.path.abspath(__file__))
+if not os.path.isdir(os.path.join(_here, "grader")):
+    import lib
+    _here_repo = os.path.dirname(os.path.dirname(os.path.abspath(lib.__file__)))
+    sys.path.insert(0, _here_repo)
+sys.path.insert(0, _here)
+from grader.sandbox import SandboxedExecute  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -46,8 +58,19 @@ c.CourseDirectory.ignore = [
 # must run them: it skips only cells with a tag that no notebook uses.
 c.Execute.skip_cells_with_tag = "never-skip-when-grading"
 
-# Per-cell limit while autograding. A runaway cell costs this once per cell that calls it.
+# Per-cell limit while autograding. A cell that runs past it is stopped, the kernel is
+# restarted and the notebook goes on (grader/sandbox.py).
 c.Execute.timeout = 60
+
+# Kernels run in the bubblewrap sandbox (grader/sandbox.py) unless GRADER_SANDBOX=off, which
+# only `make autograde SANDBOX=off` sets and the grading report then prints.
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+
+# Parallel graders share the sqlite gradebook: wait for a lock rather than fail.
+c.CourseDirectory.db_url = f"sqlite:///{os.path.join(_here, 'gradebook.db')}?timeout=60"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

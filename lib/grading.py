@@ -13,6 +13,8 @@ the mistake. A diagnosis never changes whether a check passes. The tables of mis
 """
 import math
 import numbers
+import sys
+import types
 from dataclasses import dataclass
 
 import torch
@@ -21,11 +23,19 @@ import torch
 RTOL = 1e-6
 ATOL = 1e-8
 
-# Captured at import, before any student code runs, so that replacing these functions
-# in a notebook cannot change what the checks compute.
+# Captured at import, before any student code runs, so that replacing these functions or
+# the Tensor methods in a notebook (torch.equal = ..., torch.Tensor.__sub__ = ...) cannot
+# change what the checks compute. Every comparison below calls only these.
 _as_tensor = torch.as_tensor
 _equal = torch.equal
 _isfinite = torch.isfinite
+_sub, _abs, _mul, _add, _le = torch.sub, torch.abs, torch.mul, torch.add, torch.le
+_all, _amax = torch.all, torch.amax
+_item = torch.Tensor.item
+_detach, _to, _numel = torch.Tensor.detach, torch.Tensor.to, torch.Tensor.numel
+_shape = torch.Tensor.shape.__get__
+_no_torch_function = torch._C.DisableTorchFunction
+_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
 
 
 @dataclass(frozen=True)
@@ -52,31 +62,44 @@ def _to_float64(value, role):
     if value is None:
         raise TypeError(f"the {role} is None: does your code `return` its result?")
     if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", torch.float64)
+        if type(value) not in _PLAIN_TENSORS:
+            raise TypeError(f"the {role} is a {type(value).__name__}, a subclass of torch.Tensor; return a plain tensor")
+        return _to(_detach(value), "cpu", torch.float64)
     if isinstance(value, (numbers.Real, list, tuple)) and not isinstance(value, bool) or hasattr(value, "__array__"):
         return _as_tensor(value, dtype=torch.float64)
     hint = " (a Value? compare its .data)" if hasattr(value, "grad") else ""
     raise TypeError(f"the {role} is a {type(value).__name__}; expected a number or a tensor{hint}")
 
 
+def _close(got, expected, rtol, atol):
+    """(max |got - expected|, all within atol + rtol*|expected|, all finite), with captured ops."""
+    diff = _abs(_sub(got, expected))
+    max_diff = _item(_amax(diff)) if _numel(diff) else 0.0
+    within = _le(diff, _add(_mul(_abs(expected), rtol), atol))
+    finite = bool(_item(_all(_isfinite(got)))) if _numel(got) else True
+    return max_diff, bool(_item(_all(within))) if _numel(within) else True, finite
+
+
 def compare(name, got, expected, *, rtol=RTOL, atol=ATOL, show=True):
     """Compare `got` with the reference `expected`; print and return a Comparison."""
+    with _no_torch_function():  # a torch-function mode pushed by student code sees nothing
+        return _compare(name, got, expected, rtol, atol, show)
+
+
+def _compare(name, got, expected, rtol, atol, show):
     expected = _to_float64(expected, "reference")
     try:
         got = _to_float64(got, "answer")
     except TypeError as err:
         result = Comparison(name, False, False, math.inf, str(err))
     else:
-        if got.shape != expected.shape:
-            problem = (f"shape {tuple(got.shape)} where {tuple(expected.shape)} was expected"
+        if tuple(_shape(got)) != tuple(_shape(expected)):
+            problem = (f"shape {tuple(_shape(got))} where {tuple(_shape(expected))} was expected"
                        " (a broadcast that should be summed back, or a transpose?)")
             result = Comparison(name, False, False, math.inf, problem)
         else:
-            diff = (got - expected).abs()
-            finite = bool(_isfinite(got).all())
-            max_diff = diff.max().item() if diff.numel() else 0.0
-            close = finite and bool((diff <= atol + rtol * expected.abs()).all())
-            result = Comparison(name, _equal(got, expected), close, max_diff,
+            max_diff, within, finite = _close(got, expected, rtol, atol)
+            result = Comparison(name, bool(_equal(got, expected)), finite and within, max_diff,
                                 "" if finite else "the answer contains nan or inf")
     if show:
         print(result)
@@ -102,11 +125,11 @@ def _matches(got, wrong, expected, rtol, atol):
         got = _to_float64(got, "answer")
     except TypeError:
         return False
-    if got.shape != wrong.shape:
+    if tuple(_shape(got)) != tuple(_shape(wrong)):
         return False
-    if wrong.shape == expected.shape and bool((wrong - expected).abs().le(atol + rtol * expected.abs()).all()):
+    if tuple(_shape(wrong)) == tuple(_shape(expected)) and _close(wrong, expected, rtol, atol)[1]:
         return False  # on these inputs the mistake is harmless: it cannot explain a failure
-    return bool((got - wrong).abs().le(atol + rtol * wrong.abs()).all())
+    return _close(got, wrong, rtol, atol)[1]
 
 
 def diagnose(got, expected, mistakes, *, rtol=RTOL, atol=ATOL):
@@ -166,3 +189,18 @@ def check_all(got, expected, *, mistakes=(), rtol=RTOL, atol=ATOL):
     if failures:
         raise AssertionError("\n".join(failures))
     return results
+
+
+class _Sealed(types.ModuleType):
+    """This module, made read-only: a notebook cannot replace `check` & co. for the tests."""
+
+    def __setattr__(self, name, value):
+        if name.startswith("__"):  # the import system's own bookkeeping (reload)
+            return super().__setattr__(name, value)
+        raise AttributeError(f"lib.grading.{name} cannot be changed: the tests depend on it")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"lib.grading.{name} cannot be deleted: the tests depend on it")
+
+
+sys.modules[__name__].__class__ = _Sealed

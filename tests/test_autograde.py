@@ -25,10 +25,25 @@ WRONG = {
     # the hidden layer without its tanh
     "03-mlp": ("ex-mlp-forward", "torch.tanh(emb.view(X.shape[0], -1) @ W1 + b1)", "emb.view(X.shape[0], -1) @ W1 + b1",
                {"test-mlp-forward"}),
+    # BatchNorm normalising with the unbiased variance (the lecture's class) instead of torch's biased one
+    "04-batchnorm": ("ex-batchnorm-train", "x.var(0, keepdim=True, unbiased=False)", "x.var(0, keepdim=True)",
+                     {"test-batchnorm-train"}),
+    # BatchNorm statistics over dimension 0 only: the lecture's 3-D bug
+    "06-wavenet": ("ex-batchnorm-statistics", "dims = tuple(range(x.dim() - 1))", "dims = 0",
+                   {"test-batchnorm-statistics"}),
+    # attention scores without the 1/sqrt(head_size) scaling
+    "07-gpt": ("ex-attention-head", "q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5", "q @ k.transpose(-2, -1)",
+               {"test-attention-head"}),
+    # BatchNorm's variance step backpropagated without Bessel's correction (1/n for 1/(n-1))
+    "05-backprop": ("ex-backward-batchnorm", "1.0 / (n - 1)", "1.0 / n", {"test-backward-batchnorm"}),
     # ties broken by the smallest pair instead of the first occurrence
     "08-tokenizer": ("ex-train", "pair = max(counts, key=counts.get)", "pair = max(sorted(counts), key=counts.get)",
                      {"test-train"}),
 }
+
+# The lessons whose WRONG answer is a mistake their test cells diagnose (lib.mistakes): its
+# feedback must name it.
+DIAGNOSED_WRONG = {"01-micrograd", "02-bigram", "03-mlp", "04-batchnorm", "05-backprop", "06-wavenet", "07-gpt", "08-tokenizer"}
 
 # The runaway cell and the edited test cells exercise nbgrader itself, the same for every
 # lesson: they are graded in this lesson's batch only.
@@ -119,6 +134,15 @@ def test_feedback_hides_the_hidden_tests(graded):
         assert "BEGIN HIDDEN TESTS" not in text
         for line in hidden:
             assert line not in text, f"{page.name} shows the hidden test line {line!r}"
+
+
+def test_feedback_names_the_likely_mistake(graded):
+    lesson, course, _, _ = graded
+    if lesson not in DIAGNOSED_WRONG:
+        pytest.skip(f"the wrong answer of {lesson} is not one of its diagnosed mistakes")
+    page = next((course / "feedback" / "d-wrong" / lesson).glob("*.html"))
+    text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+    assert re.search(r"Error: .*Likely mistake: [a-z]", text), "the failure message names no mistake"
 
 
 def test_grades_export_lists_every_student(graded):

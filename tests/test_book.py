@@ -1,5 +1,7 @@
 """The HTML book: built from the student edition, offline, with warnings as errors."""
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -9,12 +11,28 @@ from conftest import LESSONS, ROOT, notebook_name, run_tool
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
+_built = {}
+
+
+def build_fast_book(tmp_path_factory):
+    """The book built once per test process in the fast profile; its html folder.
+
+    tests/test_browser.py reads the same build: both files are in the xdist group "book".
+    BOOK_HTML=<folder> tests a book built beforehand instead (e.g. `make book`'s _build/html).
+    """
+    if "html" not in _built and os.environ.get("BOOK_HTML"):
+        _built["html"] = Path(os.environ["BOOK_HTML"]).resolve()
+    if "html" not in _built:
+        out = tmp_path_factory.mktemp("book")
+        run_tool("jupyter-book", "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going",
+                 cwd=ROOT, timeout=1800)
+        _built["html"] = out / "_build" / "html"
+    return _built["html"]
+
+
 @pytest.fixture(scope="module")
 def html(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    run_tool("jupyter-book", "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going",
-             cwd=ROOT, timeout=1800)
-    return out / "_build" / "html"
+    return build_fast_book(tmp_path_factory)
 
 
 def test_book_has_an_index_and_every_lesson(html):
@@ -65,3 +83,41 @@ def test_tables_printed_by_cells_render_as_tables(html):
     for lesson in ("02-bigram", "03-mlp"):
         page = (html / "book" / lesson / f"{notebook_name(lesson)}.html").read_text()
         assert "<table" in page, f"{lesson}: its summary table is not rendered"
+
+
+def _text(html_page):
+    """A page's readable text: tags dropped, entities decoded, whitespace collapsed."""
+    import html as entities
+
+    return re.sub(r"\s+", " ", entities.unescape(re.sub(r"<[^>]+>", " ", html_page)))
+
+
+def _tables(html_page):
+    return [_text(t) for t in re.findall(r"<table.*?</table>", html_page, re.DOTALL)]
+
+
+def test_reproduction_page_copies_each_lessons_results_and_profile(html):
+    """Per lesson: the profile that executed it, and its results table exactly as its page shows it."""
+    page = (html / "book" / "reproduction.html").read_text()
+    for lesson in LESSONS:
+        lesson_page = (html / "book" / lesson / f"{notebook_name(lesson)}.html").read_text()
+        anchor = f'id="results-book-{lesson}-{notebook_name(lesson)}"'
+        assert anchor in page, f"{lesson} has no section on the reproduction page"
+        section = page.split(anchor, 1)[1].split('id="results-', 1)[0]
+        assert "executed with the fast profile" in _text(section), f"{lesson}: the profile is not stated"
+        copied = _tables(section)
+        assert all(table in _tables(lesson_page) for table in copied), f"{lesson}: a table that its page does not show"
+        headers = [_text(h).lower() for h in re.findall(r"<thead>.*?</thead>", lesson_page, re.DOTALL)]
+        if any(re.search(r"\blecture", h) for h in headers):
+            assert copied, f"{lesson}: its results table is not on the reproduction page"
+        else:
+            assert "displays no table of results" in _text(section)
+
+
+def test_performance_page_shows_build_times(html):
+    page = _text((html / "book" / "performance.html").read_text())
+    assert "Building the book" in page
+    assert "No build has been recorded yet" in page or "of wall time" in page or "took" in page
+    # The execution table of this very build: one row per executed page.
+    for lesson in LESSONS:
+        assert f"book/{lesson}/{notebook_name(lesson)}" in page

@@ -4,10 +4,15 @@
 `bigram` (Lesson 2) is the bigram model, counted and trained, with its NLL and sampling.
 `dataset` (Lesson 3) turns words into (context, next character) examples.
 `mlp` (Lesson 3) is the MLP of Bengio et al. (2003): model, training loop, split loss, sampling.
+`backprop` (Lesson 5) is the MLP with BatchNorm backpropagated by hand: forward in atomic steps,
+the gradient of each, the fused dlogits and dhprebn, and training without loss.backward().
+`layers` (Lessons 4 to 6) holds torch.nn-style layers: Linear, BatchNorm1d, Tanh, Embedding,
+FlattenConsecutive, Sequential.
 """
 from lib.makemore.bigram import (NeuralBigram, average_nll, bigram_counts, bigram_pairs, bigram_probs,
                                  sample_names, train_neural_bigram)
 from lib.makemore.dataset import build_dataset
+from lib.makemore.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 from lib.makemore.mlp import MLP, sample, split_loss, step_decay, train
 from lib.makemore.vocab import Vocab, load_words, split_words
 
@@ -17,4 +22,5 @@ __all__ = [
     "sample_names",
     "build_dataset",
     "MLP", "train", "step_decay", "split_loss", "sample",
+    "Linear", "BatchNorm1d", "Tanh", "Embedding", "FlattenConsecutive", "Sequential",
 ]

@@ -6,8 +6,13 @@ and a linear output layer that gives the logits of the next character. `train` i
 lecture's minibatch SGD loop, `split_loss` the loss on a whole split, `sample` draws words.
 
 The initialisation is the lecture's plain `torch.randn` for every parameter; Lesson 4 shows
-why that is a poor choice and fixes it.
+why that is a poor choice and fixes it. From Lesson 4 on, `train`, `split_loss` and `sample`
+also take a `lib.makemore.layers.Sequential`: `train` runs its layers in training mode,
+`split_loss` and `sample` in eval mode (BatchNorm uses its running statistics), and each puts
+the layers back in the mode they were in.
 """
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -50,6 +55,20 @@ class MLP:
         return h @ self.W2 + self.b2
 
 
+@contextlib.contextmanager
+def _layers_in_mode(model, training):
+    """Set the `training` flag of every layer of `model` that has one, and restore each afterwards."""
+    layers = [layer for layer in getattr(model, "layers", [model]) if hasattr(layer, "training")]
+    before = [layer.training for layer in layers]
+    for layer in layers:
+        layer.training = training
+    try:
+        yield
+    finally:
+        for layer, mode in zip(layers, before):
+            layer.training = mode
+
+
 def step_decay(before, after, at):
     """A learning-rate schedule: `before` for steps 0..at-1, then `after`."""
 
@@ -69,12 +88,15 @@ def _check_examples(X, Y):
                          f"{tuple(Y.shape)} (use build_dataset)")
 
 
-def train(model, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, progress=True, num_threads=1):
+def train(model, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, progress=True, num_threads=1,
+          after_step=None):
     """Minibatch SGD on the cross-entropy; returns each step's minibatch loss.
 
     `lr` is a number or a function step -> learning rate (default: 0.1, then 0.01 from step
     100,000). Minibatches are drawn with `generator` (a fresh one seeded 2147483647 if None).
-    `model` is anything with `parameters()` and `model(X) -> logits`.
+    `model` is anything with `parameters()` and `model(X) -> logits`. `after_step(step, rate)`,
+    if given, is called after each update while the gradients are still in `p.grad` (Lesson 4
+    records the update-to-data ratios with it).
 
     `num_threads` is the number of CPU threads torch uses during the loop (restored after;
     None leaves torch's setting alone). The default 1 is the fastest: these matrices are so
@@ -97,19 +119,22 @@ def train(model, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, prog
         torch.set_num_threads(num_threads)
     bar = tqdm(total=steps, disable=not progress, unit="step", mininterval=1.0)
     try:
-        for step in range(steps):
-            ix = torch.randint(0, n, (batch_size,), generator=generator)
-            loss = F.cross_entropy(model(X[ix]), Y[ix])
-            for p in params:
-                p.grad = None  # as in the lecture (zeroing in place instead measured no faster)
-            loss.backward()
-            rate = learning_rate(step)
-            for p in params:
-                p.data += -rate * p.grad
-            losses.append(loss.item())
-            if (step + 1) % PROGRESS_EVERY == 0:
-                bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
-                bar.update(PROGRESS_EVERY)
+        with _layers_in_mode(model, training=True):
+            for step in range(steps):
+                ix = torch.randint(0, n, (batch_size,), generator=generator)
+                loss = F.cross_entropy(model(X[ix]), Y[ix])
+                for p in params:
+                    p.grad = None  # as in the lecture (zeroing in place instead measured no faster)
+                loss.backward()
+                rate = learning_rate(step)
+                for p in params:
+                    p.data += -rate * p.grad
+                losses.append(loss.item())
+                if after_step is not None:
+                    after_step(step, rate)
+                if (step + 1) % PROGRESS_EVERY == 0:
+                    bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
+                    bar.update(PROGRESS_EVERY)
     finally:
         torch.set_num_threads(threads_before)
         bar.update(len(losses) - bar.n)
@@ -119,28 +144,37 @@ def train(model, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, prog
 
 @torch.no_grad()
 def split_loss(model, X, Y):
-    """The mean cross-entropy of the model on every example of a split (no gradients)."""
+    """The mean cross-entropy of the model on every example of a split (no gradients, eval mode)."""
     _check_examples(X, Y)
-    return F.cross_entropy(model(X), Y).item()
+    with _layers_in_mode(model, training=False):
+        return F.cross_entropy(model(X), Y).item()
 
 
 @torch.no_grad()
-def sample(model, vocab, n, generator=None):
+def sample(model, vocab, n, generator=None, block_size=None):
     """Sample `n` words: start from a context of '.', draw, shift the context, until '.' comes.
 
-    Each word keeps its closing '.', as the lesson prints it.
+    Each word keeps its closing '.', as the lesson prints it. The context length is
+    `block_size`, or the model's own `block_size` when not given (a Sequential has none).
+    Layers run in eval mode, so BatchNorm uses its running statistics.
     """
+    if block_size is None:
+        block_size = getattr(model, "block_size", None)
+    if block_size is None:
+        raise ValueError("this model has no block_size attribute: pass block_size= (the context length it was "
+                         "trained with)")
     if generator is None:
         generator = torch.Generator().manual_seed(LECTURE_SEED)
     words = []
-    for _ in range(n):
-        context, out = [0] * model.block_size, []
-        while True:
-            probs = F.softmax(model(torch.tensor([context])), dim=1)
-            ix = torch.multinomial(probs, num_samples=1, generator=generator).item()
-            context = context[1:] + [ix]
-            out.append(ix)
-            if ix == 0:
-                break
-        words.append(vocab.decode(out))
+    with _layers_in_mode(model, training=False):
+        for _ in range(n):
+            context, out = [0] * block_size, []
+            while True:
+                probs = F.softmax(model(torch.tensor([context])), dim=1)
+                ix = torch.multinomial(probs, num_samples=1, generator=generator).item()
+                context = context[1:] + [ix]
+                out.append(ix)
+                if ix == 0:
+                    break
+            words.append(vocab.decode(out))
     return words

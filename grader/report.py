@@ -1,0 +1,91 @@
+"""The grading report (CSV + HTML) and the grades CSV, from the gradebook and the findings.
+
+grading/report.csv and grading/report.html list, per student and lesson, the score and every
+finding of the batch (tampering, borrowed answers, edited or deleted cells, timeouts, dead
+kernels, unreadable files) in one sentence each, and whether the kernels ran in the sandbox.
+grades.csv has one row per student: a column per graded cell (`<lesson>/<cell>`), a total per
+lesson and the overall total.
+"""
+import csv
+import html
+import json
+from pathlib import Path
+
+from .batch import GRADING, db_url
+
+
+def _findings(course):
+    records = {}
+    for path in sorted((Path(course) / GRADING / "findings").glob("*/*.json")):
+        record = json.loads(path.read_text())
+        records[(record["student"], record["lesson"])] = record
+    return records
+
+
+def _scores(course):
+    """{(student, lesson): {cell: score}} and {lesson: [cells]} from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    scores, cells = {}, {}
+    with Gradebook(db_url(course)) as gb:
+        for assignment in gb.assignments:
+            for notebook in assignment.notebooks:
+                cells.setdefault(assignment.name, []).extend(c.name for c in notebook.grade_cells)
+            for submission in gb.assignment_submissions(assignment.name):
+                scores[(submission.student.id, assignment.name)] = {
+                    g.cell.name: g.score for nb in submission.notebooks for g in nb.grades}
+    return scores, cells
+
+
+def write_grades(course, path="grades.csv"):
+    """One row per student: a column per graded cell, a total per lesson, and the total."""
+    scores, cells = _scores(course)
+    lessons = sorted({lesson for _, lesson in scores})
+    columns = [f"{lesson}/{cell}" for lesson in lessons for cell in cells[lesson]] + [f"{lesson}/total" for lesson in lessons]
+    rows = []
+    for student in sorted({s for s, _ in scores}):
+        row = {"student_id": student}
+        for lesson in lessons:
+            got = scores.get((student, lesson))
+            if got is None:
+                continue
+            row.update({f"{lesson}/{cell}": got.get(cell, 0) for cell in cells[lesson]})
+            row[f"{lesson}/total"] = sum(got.get(cell, 0) for cell in cells[lesson])
+        row["total"] = sum(row.get(f"{lesson}/total", 0) for lesson in lessons)
+        rows.append(row)
+    target = Path(course) / path
+    with open(target, "w", newline="") as f:
+        writer = csv.DictWriter(f, ["student_id", *columns, "total"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+def write_report(course):
+    """grading/report.csv and grading/report.html; returns their paths."""
+    scores, cells = _scores(course)
+    records = _findings(course)
+    out = Path(course) / GRADING
+    out.mkdir(exist_ok=True)
+    rows = []
+    for (student, lesson), record in sorted(records.items()):
+        got = scores.get((student, lesson), {})
+        for finding in record["findings"] or [{"kind": "", "cell": "", "message": "", "penalty": ""}]:
+            rows.append({"student_id": student, "lesson": lesson, "score": sum(got.values()),
+                         "sandbox": "on" if record["sandbox"] else "OFF", "kind": finding["kind"],
+                         "cell": finding["cell"], "penalty": finding["penalty"], "message": finding["message"]})
+    fields = ["student_id", "lesson", "score", "sandbox", "kind", "cell", "penalty", "message"]
+    with open(out / "report.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    unsandboxed = any(not r["sandbox"] for r in records.values())
+    banner = ("<p class='warn'><b>Graded WITHOUT the sandbox</b> (SANDBOX=off) for the rows marked OFF: "
+              "student code ran with the grader's access.</p>") if unsandboxed else ""
+    table = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k in fields) + "</tr>" for r in rows)
+    page = (f"<!doctype html><meta charset='utf-8'><title>Grading report</title>"
+            "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+            ".warn{color:#a00}</style><h1>Grading report</h1>" + banner +
+            "<table><tr>" + "".join(f"<th>{k}</th>" for k in fields) + "</tr>" + table + "</table>")
+    (out / "report.html").write_text(page)
+    return out / "report.csv", out / "report.html"

@@ -1,0 +1,100 @@
+"""The grading sandbox: what a student's kernel can and cannot do (grader/sandbox.py)."""
+import shutil
+import socket
+import sys
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
+from grader import sandbox  # noqa: E402
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")
+
+
+def run(sources, workdir, timeout=20):
+    """Execute code cells in a sandboxed kernel the way the grader does; return their text output."""
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    sandbox.SandboxedExecute(timeout=timeout).preprocess(nb, {"metadata": {"path": str(workdir)}})
+    return ["".join(o.get("text", "") + o.get("ename", "") for o in c.outputs) for c in nb.cells]
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("student")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        out = run([
+            "import os, socket\nstate = 'kept'\nprint(sorted(os.listdir(%r)))" % str(ROOT),
+            "for p in [%r, %r]:\n    print(os.path.exists(p))" % (str(ROOT / "solutions"), str(ROOT / "gradebook.db")),
+            "try:\n    open(%r, 'w')\nexcept OSError as e:\n    print(type(e).__name__, e.errno)" % str(ROOT / "lib" / "x.py"),
+            "try:\n    socket.create_connection(('127.0.0.1', %d), timeout=2); print('connected')\n"
+            "except OSError as e:\n    print('no network', e.errno)" % port,
+            "open('answer.txt', 'w').write('ok'); open('/tmp/scratch', 'w').write('ok'); print('writable')",
+            "try:\n    hog = bytearray(16 * 2**30)\nexcept MemoryError:\n    print('MemoryError')",
+            "os._exit(1)",
+            "print(state)",
+            "while True:\n    pass",
+            "print(state, 'again')",
+            "print('x' * 1_000_000)",
+            "import lib.grading; print('lib importable')",
+        ], workdir)
+    finally:
+        listener.close()
+    return workdir, out
+
+
+@needs_bwrap
+def test_the_course_shows_only_the_library_and_the_student_edition(probe):
+    _, out = probe
+    assert "solutions" not in out[0] and "gradebook.db" not in out[0] and ".git" not in out[0]
+    assert "lib" in out[0] and "book" in out[0]
+    assert out[1].split() == ["False", "False"]
+    assert out[11].strip() == "lib importable"
+
+
+@needs_bwrap
+def test_the_course_is_read_only_and_the_network_is_gone(probe):
+    workdir, out = probe
+    assert out[2].startswith("OSError 30")  # EROFS
+    assert out[3].startswith("no network") and "connected" not in out[3]
+    assert out[4].strip() == "writable" and (workdir / "answer.txt").read_text() == "ok"
+
+
+@needs_bwrap
+def test_memory_is_limited(probe):
+    assert probe[1][5].strip() == "MemoryError"
+
+
+@needs_bwrap
+def test_a_dead_or_stuck_kernel_is_restarted_with_its_state_rebuilt(probe):
+    _, out = probe
+    assert sandbox.KERNEL_DIED in out[6]
+    assert out[7].strip() == "kept"
+    assert sandbox.TIMEOUT_ENAME in out[8]
+    assert out[9].strip() == "kept again"
+
+
+@needs_bwrap
+def test_output_is_capped(probe):
+    text = probe[1][10]
+    assert len(text) < 25_000 and "output truncated by the grader" in text
+
+
+def test_a_missing_sandbox_is_named_with_the_way_out(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match=r"bubblewrap.*SANDBOX=off"):
+        sandbox.require()
+
+
+def test_only_an_explicit_flag_turns_the_sandbox_off(monkeypatch):
+    monkeypatch.delenv("GRADER_SANDBOX", raising=False)
+    assert sandbox.enabled()
+    monkeypatch.setenv("GRADER_SANDBOX", "off")
+    assert not sandbox.enabled()
