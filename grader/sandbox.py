@@ -97,8 +97,20 @@ def bwrap_command(command, *, workdir, rundir, courses=None):
     args = ["prlimit", f"--as={memory}", f"--cpu={cpu}", "--core=0", "--",
             "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+    # Each course folder is replaced by a read-only skeleton (empty folders named like the
+    # visible ones), and only the visible folders are bound into it. (A tmpfs remounted
+    # read-only fails when the course lies under the sandbox's own /tmp.)
+    skeleton = Path(rundir) / "course-skeleton"
+    skeleton.mkdir(exist_ok=True)
+    for name in VISIBLE:
+        if name.endswith(".toml"):
+            (skeleton / name).touch()
+        else:
+            (skeleton / name).mkdir(exist_ok=True)
     for course in courses:
-        args += ["--tmpfs", str(course)]
+        if Path(workdir).is_relative_to(course):  # the kernel's own folder needs its mount point
+            (skeleton / Path(workdir).relative_to(course)).mkdir(parents=True, exist_ok=True)
+        args += ["--ro-bind", str(skeleton), str(course)]
         for name in VISIBLE:
             if (course / name).exists():
                 args += ["--ro-bind", str(course / name), str(course / name)]
@@ -108,8 +120,6 @@ def bwrap_command(command, *, workdir, rundir, courses=None):
     host_cache = Path(os.environ.get("MPLCONFIGDIR") or Path.home() / ".cache" / "matplotlib")
     for fontlist in sorted(host_cache.glob("fontlist-*.json")):
         args += ["--ro-bind", str(fontlist), f"/tmp/.matplotlib/{fontlist.name}"]
-    for course in courses:
-        args += ["--remount-ro", str(course)]
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
              "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
              "--die-with-parent", "--chdir", str(workdir),

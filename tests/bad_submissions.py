@@ -9,6 +9,8 @@ import copy
 
 import nbformat
 
+from conftest import ROOT as REPOSITORY  # the checkout under test: its solutions/ must stay hidden too
+
 LESSON = "01-micrograd"
 NEURON = "ex-neuron-grads"
 NEURON_TESTS = {"test-neuron-grads"}
@@ -86,7 +88,7 @@ def build(answered, blank, neuron_answer, course, listen_port):
     cases["k09-warning"] = (neuron(right.replace("    return grads", "    torch.tensor(torch.tensor(1.0))  # warns on stderr\n    return grads")),
                             set(), set())
     snoop = (f"import socket\nfor path in ['{course}/solutions/{LESSON}/micrograd.md', '{course}/gradebook.db',\n"
-             f"             '/work/main/solutions/{LESSON}/micrograd.md', '/work/main/gradebook.db']:\n"
+             f"             '{REPOSITORY}/solutions/{LESSON}/micrograd.md', '{REPOSITORY}/gradebook.db']:\n"
              "    try:\n        open(path).read(10); print('READ', path)\n    except OSError as err:\n        print('refused', type(err).__name__)\n"
              f"try:\n    open('{course}/escaped.txt', 'w').write('x'); print('WROTE')\nexcept OSError as err:\n    print('refused', type(err).__name__)\n"
              f"try:\n    socket.create_connection(('127.0.0.1', {listen_port}), timeout=2); print('CONNECTED')\n"

@@ -3,52 +3,19 @@
 Every test runs the lesson's own test cell (hidden tests included, as the autograder does) on
 the reference answer with exactly one mistake typed into it, and reads the failure message.
 """
-import contextlib
-import io
-
-import nbformat
 import pytest
 
-import submissions
-from conftest import dataset_text, nbgrader_meta, solution_path
+from conftest import dataset_text
+from lesson_cells import LessonCells, all_covered, description
 from lib.mistakes import bpe as bpe_mistakes
 
-LESSON = "08-tokenizer"
-_NOTEBOOK = nbformat.read(solution_path(LESSON), as_version=4)
-CELLS = {nbgrader_meta(c)["grade_id"]: c.source for c in _NOTEBOOK.cells if nbgrader_meta(c).get("grade_id")}
-IMPORTS = next(c.source for c in _NOTEBOOK.cells if c.cell_type == "code" and "from lib.grading import" in c.source)
-ANSWERS = submissions.solutions(LESSON)
+run_test_cell = LessonCells("08-tokenizer", helpers=["exact-check-helper"]).run_test_cell
 
 
 @pytest.fixture(scope="module", autouse=True)
 def datasets():
     for name in ["taylorswift", "tinyshakespeare"]:
         dataset_text(name)
-
-
-def run_test_cell(test_id, answer_id, edits=()):
-    """Run the imports, the locked helper cell, the answer with `edits` (old, new) applied and
-    then the test cell, in one namespace as the notebook does; the failure message, or None."""
-    answer = ANSWERS[answer_id]
-    for old, new in edits:
-        assert old in answer, f"the mistake no longer fits the solution: {old!r}"
-        answer = answer.replace(old, new)
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(IMPORTS, namespace)
-        exec(CELLS["exact-check-helper"], namespace)
-        exec(answer, namespace)
-        try:
-            exec(CELLS[test_id], namespace)
-        except AssertionError as err:
-            return str(err)
-    return None
-
-
-def description(fragment, mistakes):
-    matching = {m.description for m in mistakes if fragment in m.description}
-    assert len(matching) == 1, f"{fragment!r} should pick out exactly one mistake, not {matching}"
-    return matching.pop()
 
 
 # On the first input of the counting test, [1, 2, 3, 1, 2], these two give the same dict, and
@@ -64,11 +31,6 @@ def assert_diagnosed(message, fragment, mistakes):
     others = [m.description for m in mistakes if fragment not in m.description and m.description in named
               and COINCIDING.get(fragment, "-") not in m.description]
     assert not others, f"another mistake was named too: {others}"
-
-
-def all_covered(fragments, mistakes):
-    assert len(mistakes) >= 3
-    assert {description(f, mistakes) for f in fragments} == {m.description for m in mistakes}
 
 
 def assert_generic(message):

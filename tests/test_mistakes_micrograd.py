@@ -3,48 +3,12 @@
 Every test runs the lesson's own test cell (hidden tests included, as the autograder does) on
 the reference answer with exactly one mistake typed into it, and reads the failure message.
 """
-import contextlib
-import io
-
-import nbformat
 import pytest
 
-import submissions
-from conftest import nbgrader_meta, solution_path
+from lesson_cells import LessonCells, assert_diagnosed, description
 from lib.mistakes import micrograd as micrograd_mistakes
 
-LESSON = "01-micrograd"
-_NOTEBOOK = nbformat.read(solution_path(LESSON), as_version=4)
-CELLS = {nbgrader_meta(c)["grade_id"]: c.source for c in _NOTEBOOK.cells if nbgrader_meta(c).get("grade_id")}
-IMPORTS = next(c.source for c in _NOTEBOOK.cells if c.cell_type == "code" and "from lib.grading import" in c.source)
-ANSWERS = submissions.solutions(LESSON)
-
-
-def run_test_cell(test_id, answer_id, edits=()):
-    """Run the imports, the locked helper cells, the answer with `edits` (old, new) applied and
-    then the test cell, in one namespace as the notebook does; the failure message, or None."""
-    answer = ANSWERS[answer_id]
-    for old, new in edits:
-        assert old in answer, f"the mistake no longer fits the solution: {old!r}"
-        answer = answer.replace(old, new)
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(IMPORTS, namespace)
-        for helper in ["torch-reference", "torch-compare-helper"]:
-            exec(CELLS[helper], namespace)
-        exec(answer, namespace)
-        try:
-            exec(CELLS[test_id], namespace)
-        except AssertionError as err:
-            return str(err)
-    return None
-
-
-def assert_diagnosed(message, description, all_descriptions):
-    assert message is not None, "the test cell passed an answer carrying the mistake"
-    assert f"Likely mistake: {description}" in message
-    others = [d for d in all_descriptions if d != description and d in message]
-    assert not others, f"another mistake was named too: {others}"
+run_test_cell = LessonCells("01-micrograd", helpers=["torch-reference", "torch-compare-helper"]).run_test_cell
 
 
 # --- Exercise 1: the neuron's gradients by hand ------------------------------------------------
@@ -66,21 +30,15 @@ NEURON_MISTAKES = {
 }
 
 
-def _description(fragment, descriptions):
-    matching = [d for d in descriptions if fragment in d]
-    assert len(matching) == 1, f"{fragment!r} should pick out exactly one mistake, not {matching}"
-    return matching[0]
-
-
 def test_every_neuron_mistake_is_covered():
     assert len(_NEURON_DESCRIPTIONS) >= 3
-    assert sorted(_description(f, _NEURON_DESCRIPTIONS) for f in NEURON_MISTAKES) == sorted(_NEURON_DESCRIPTIONS)
+    assert sorted(description(f, _NEURON_DESCRIPTIONS) for f in NEURON_MISTAKES) == sorted(_NEURON_DESCRIPTIONS)
 
 
 @pytest.mark.parametrize("fragment", NEURON_MISTAKES)
 def test_a_neuron_mistake_is_named(fragment):
     message = run_test_cell("test-neuron-grads", "ex-neuron-grads", NEURON_MISTAKES[fragment])
-    assert_diagnosed(message, _description(fragment, _NEURON_DESCRIPTIONS), _NEURON_DESCRIPTIONS)
+    assert_diagnosed(message, fragment, _NEURON_DESCRIPTIONS)
 
 
 def test_the_correct_neuron_gradients_pass():
@@ -120,7 +78,7 @@ def _backward_descriptions():
 
 def test_every_backward_mistake_is_covered():
     descriptions = _backward_descriptions()
-    covered = sorted(_description(fragment, descriptions) for _, _, fragment in BACKWARD_MISTAKES)
+    covered = sorted(description(fragment, descriptions) for _, _, fragment in BACKWARD_MISTAKES)
     assert covered == sorted(descriptions)
     for op in ["exp", "tanh", "**"]:
         assert sum(d.startswith(f"the {op} ") or d.startswith(f"in the {op} ") for d in descriptions) >= 3
@@ -130,7 +88,7 @@ def test_every_backward_mistake_is_covered():
 def test_a_backward_mistake_is_named(test_id, edit, fragment):
     descriptions = _backward_descriptions()
     message = run_test_cell(test_id, "ex-value-backward", [edit])
-    assert_diagnosed(message, _description(fragment, descriptions), descriptions)
+    assert_diagnosed(message, fragment, descriptions)
 
 
 @pytest.mark.parametrize("test_id", ["test-exp-backward", "test-tanh-backward", "test-pow-backward"])

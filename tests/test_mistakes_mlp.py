@@ -3,22 +3,14 @@
 Every test runs the lesson's own test cell (hidden tests included, as the autograder does) on
 the reference answer with exactly one mistake typed into it, and reads the failure message.
 """
-import contextlib
-import io
-
-import nbformat
 import pytest
 import torch
 
-import submissions
-from conftest import dataset_text, nbgrader_meta, solution_path
+from conftest import dataset_text
+from lesson_cells import LessonCells, all_covered, assert_diagnosed
 from lib.mistakes import mlp as mlp_mistakes
 
-LESSON = "03-mlp"
-_NOTEBOOK = nbformat.read(solution_path(LESSON), as_version=4)
-CELLS = {nbgrader_meta(c)["grade_id"]: c.source for c in _NOTEBOOK.cells if nbgrader_meta(c).get("grade_id")}
-IMPORTS = next(c.source for c in _NOTEBOOK.cells if c.cell_type == "code" and "from lib.grading import" in c.source)
-ANSWERS = submissions.solutions(LESSON)
+LESSON_CELLS = LessonCells("03-mlp", helpers=["mlp-reference"])
 
 
 @pytest.fixture(scope="module")
@@ -35,41 +27,9 @@ def context():
 
 
 def run_test_cell(context, test_id, answer_id, edits=()):
-    """Run the imports, the lesson's context, the locked reference cell, the answer with `edits`
-    (old, new) applied and then the test cell, in one namespace; the failure message, or None."""
-    answer = ANSWERS[answer_id]
-    for old, new in edits:
-        assert old in answer, f"the mistake no longer fits the solution: {old!r}"
-        answer = answer.replace(old, new)
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(IMPORTS, namespace)
-        namespace.update(context)
-        exec(CELLS["mlp-reference"], namespace)
-        exec(answer, namespace)
-        try:
-            exec(CELLS[test_id], namespace)
-        except AssertionError as err:
-            return str(err)
-    return None
-
-
-def description(fragment, mistakes):
-    matching = [m.description for m in mistakes if fragment in m.description]
-    assert len(matching) == 1, f"{fragment!r} should pick out exactly one mistake, not {matching}"
-    return matching[0]
-
-
-def assert_diagnosed(message, fragment, mistakes):
-    assert message is not None, "the test cell passed an answer carrying the mistake"
-    assert f"Likely mistake: {description(fragment, mistakes)}" in message
-    others = [m.description for m in mistakes if fragment not in m.description and m.description in message]
-    assert not others, f"another mistake was named too: {others}"
-
-
-def all_covered(fragments, mistakes):
-    assert len(mistakes) >= 3
-    assert {description(f, mistakes) for f in fragments} == {m.description for m in mistakes}
+    """Run the test cell on the answer with `edits` (old, new) applied, after the lesson's context;
+    the failure message, or None."""
+    return LESSON_CELLS.run_test_cell(test_id, answer_id, edits, context=context)
 
 
 # --- Exercise 1: build the dataset ----------------------------------------------------------------

@@ -5,68 +5,35 @@ the reference answer with exactly one mistake typed into it, and reads the failu
 The notebook state the test cells read (contexts, a model, the activation `h`) is rebuilt
 from a small list of names, the way the lesson builds it from the whole dataset.
 """
-import contextlib
-import io
 import string
 
-import nbformat
 import pytest
 import torch
 
-import submissions
-from conftest import nbgrader_meta, solution_path
+from lesson_cells import LessonCells, assert_diagnosed, descriptions
 from lib.makemore import Vocab, build_dataset
 from lib.mistakes import wavenet as wavenet_mistakes
 
-LESSON = "06-wavenet"
-_NOTEBOOK = nbformat.read(solution_path(LESSON), as_version=4)
-CELLS = {nbgrader_meta(c)["grade_id"]: c.source for c in _NOTEBOOK.cells if nbgrader_meta(c).get("grade_id")}
-IMPORTS = next(c.source for c in _NOTEBOOK.cells if c.cell_type == "code" and "from lib.grading import" in c.source)
-ANSWERS = submissions.solutions(LESSON)
+LESSON_CELLS = LessonCells("06-wavenet", helpers=["batchnorm-reference"])
 
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "harper", "evelyn",
          "abigail", "emily", "elizabeth", "mila", "ella", "avery", "sofia", "camila", "aria", "scarlett",
          "victoria", "madison", "luna", "grace", "chloe", "penelope", "layla", "riley", "zoey", "nora"]
 
 
-def notebook_state():
-    """The variables the lesson's test cells read, built as the lesson builds them."""
-    namespace = {}
-    exec(IMPORTS, namespace)
+def notebook_state(namespace):
+    """The variables the lesson's test cells read, built after the imports as the lesson builds them."""
     vocab = Vocab(string.ascii_lowercase)
     Xtr, _ = build_dataset(NAMES, vocab, 8)
     fixed = namespace["hierarchical_model"](n_embd=10, n_hidden=68, generator=namespace["seeded"]())
     fixed(Xtr[:32])
     namespace.update(vocab=vocab, train_words=NAMES, Xtr=Xtr, fixed=fixed, h=fixed.layers[2].out.detach())
-    return namespace
 
 
 def run_test_cell(test_id, answer_id, edits=()):
-    """Run the answer with `edits` (old, new) applied, then the test cell; the failure message, or None."""
-    answer = ANSWERS[answer_id]
-    for old, new in edits:
-        assert old in answer, f"the mistake no longer fits the solution: {old!r}"
-        answer = answer.replace(old, new)
-    with contextlib.redirect_stdout(io.StringIO()):
-        namespace = notebook_state()
-        exec(CELLS["batchnorm-reference"], namespace)
-        exec(answer, namespace)
-        try:
-            exec(CELLS[test_id], namespace)
-        except AssertionError as err:
-            return str(err)
-    return None
-
-
-def assert_diagnosed(message, description, all_descriptions):
-    assert message is not None, "the test cell passed an answer carrying the mistake"
-    assert f"Likely mistake: {description}" in message
-    others = [d for d in all_descriptions if d != description and d in message]
-    assert not others, f"another mistake was named too: {others}"
-
-
-def descriptions(mistakes):
-    return [m.description for m in mistakes]
+    """Run the test cell on the answer with `edits` (old, new) applied, in the notebook's state;
+    the failure message, or None."""
+    return LESSON_CELLS.run_test_cell(test_id, answer_id, edits, context=notebook_state)
 
 
 # --- Exercise 1: fusing consecutive positions ----------------------------------------------------

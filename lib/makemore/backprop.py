@@ -20,9 +20,8 @@ manual and autograd gradients agree to about 1e-16 rather than 1e-8.
 """
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from lib.makemore.mlp import LECTURE_LR, LECTURE_SEED
+from lib.makemore.mlp import LECTURE_LR, LECTURE_SEED, _training_progress
 
 BN_EPS = 1e-5  # added to the variance before the square root, as in the lecture
 PARAMETER_NAMES = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
@@ -31,7 +30,6 @@ PARAMETER_NAMES = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 STEP_NAMES = ("emb", "embcat", "hprebn", "bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw",
               "hpreact", "h", "logits", "logit_maxes", "norm_logits", "counts", "counts_sum",
               "counts_sum_inv", "probs", "logprobs")
-PROGRESS_EVERY = 1000  # steps between progress-bar updates
 
 
 def init_parameters(vocab_size=27, block_size=3, n_embd=10, n_hidden=64, generator=None, dtype=torch.float32):
@@ -287,12 +285,7 @@ def train(params, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, gra
     if generator is None:
         generator = torch.Generator().manual_seed(LECTURE_SEED)
     learning_rate = lr if callable(lr) else (lambda step: lr)
-    losses = []
-    threads_before = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    bar = tqdm(total=steps, disable=not progress, unit="step", mininterval=1.0)
-    try:
+    with _training_progress(steps, progress, num_threads) as run:
         for step in range(steps):
             ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
             loss, grads = gradients(params, X[ix], Y[ix])
@@ -300,15 +293,8 @@ def train(params, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, gra
             with torch.no_grad():
                 for name in PARAMETER_NAMES:
                     params[name].add_(grads[name], alpha=-rate)
-            losses.append(loss.item())
-            if (step + 1) % PROGRESS_EVERY == 0:
-                bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
-                bar.update(PROGRESS_EVERY)
-    finally:
-        torch.set_num_threads(threads_before)
-        bar.update(len(losses) - bar.n)
-        bar.close()
-    return losses
+            run.record(step, loss.item())
+    return run.losses
 
 
 @torch.no_grad()

@@ -69,6 +69,38 @@ def _layers_in_mode(model, training):
             layer.training = mode
 
 
+class _TrainingRun:
+    """The losses of a training loop so far, and its progress bar."""
+
+    def __init__(self, bar):
+        self.bar, self.losses = bar, []
+
+    def record(self, step, loss):
+        """Keep step `step`'s loss (a number); every PROGRESS_EVERY steps, move the bar on."""
+        self.losses.append(loss)
+        if (step + 1) % PROGRESS_EVERY == 0:
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            self.bar.update(PROGRESS_EVERY)
+
+
+@contextlib.contextmanager
+def _training_progress(steps, progress, num_threads):
+    """A training loop's frame: torch on `num_threads` CPU threads (None leaves the setting alone)
+    and a progress bar of `steps` steps (hidden unless `progress`); yields a `_TrainingRun`. On the
+    way out, however the loop ends, the threads are restored and the bar shows the steps done."""
+    threads_before = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    bar = tqdm(total=steps, disable=not progress, unit="step", mininterval=1.0)
+    run = _TrainingRun(bar)
+    try:
+        yield run
+    finally:
+        torch.set_num_threads(threads_before)
+        bar.update(len(run.losses) - bar.n)
+        bar.close()
+
+
 def step_decay(before, after, at):
     """A learning-rate schedule: `before` for steps 0..at-1, then `after`."""
 
@@ -113,33 +145,20 @@ def train(model, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, prog
     learning_rate = lr if callable(lr) else (lambda step: lr)
     params = model.parameters()
     n = len(X)
-    losses = []
-    threads_before = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    bar = tqdm(total=steps, disable=not progress, unit="step", mininterval=1.0)
-    try:
-        with _layers_in_mode(model, training=True):
-            for step in range(steps):
-                ix = torch.randint(0, n, (batch_size,), generator=generator)
-                loss = F.cross_entropy(model(X[ix]), Y[ix])
-                for p in params:
-                    p.grad = None  # as in the lecture (zeroing in place instead measured no faster)
-                loss.backward()
-                rate = learning_rate(step)
-                for p in params:
-                    p.data += -rate * p.grad
-                losses.append(loss.item())
-                if after_step is not None:
-                    after_step(step, rate)
-                if (step + 1) % PROGRESS_EVERY == 0:
-                    bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
-                    bar.update(PROGRESS_EVERY)
-    finally:
-        torch.set_num_threads(threads_before)
-        bar.update(len(losses) - bar.n)
-        bar.close()
-    return losses
+    with _training_progress(steps, progress, num_threads) as run, _layers_in_mode(model, training=True):
+        for step in range(steps):
+            ix = torch.randint(0, n, (batch_size,), generator=generator)
+            loss = F.cross_entropy(model(X[ix]), Y[ix])
+            for p in params:
+                p.grad = None  # as in the lecture (zeroing in place instead measured no faster)
+            loss.backward()
+            rate = learning_rate(step)
+            for p in params:
+                p.data += -rate * p.grad
+            run.record(step, loss.item())
+            if after_step is not None:
+                after_step(step, rate)
+    return run.losses
 
 
 @torch.no_grad()
