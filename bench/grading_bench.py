@@ -28,20 +28,11 @@ from common import machine_description, today  # noqa: E402
 
 def build_batch(course, count):
     """`count` submissions of Lesson 1, cycling through the bad-submission kinds and good ones."""
-    import json as _json
-
-    import nbformat
-
     import bad_submissions as bad
     import submissions
-    from conftest import nbgrader_meta
 
-    blank = nbformat.read(course / "book" / bad.LESSON / "micrograd.ipynb", as_version=4)
+    blank, answered = submissions.blank(bad.LESSON), submissions.answered(bad.LESSON)
     answers = submissions.solutions(bad.LESSON)
-    answered = nbformat.from_dict(_json.loads(_json.dumps(blank)))
-    for cell in answered.cells:
-        if nbgrader_meta(cell).get("solution"):
-            cell.source = answers[nbgrader_meta(cell)["grade_id"]]
     cases = bad.build(answered, blank, answers[bad.NEURON], course, 9)
     # no memory bomb: the run without the sandbox has no memory limit to stop it
     kinds = [k for k in cases if k not in {"good", "k02-memory-bomb"}]
