@@ -16,7 +16,12 @@ Unix socket on disk works across network namespaces. The kernel sees
   folders or the grading report;
 - read-write, only the folder it runs in (autograded/<student>/<lesson>/);
 - no capabilities, its own user (nobody), PID, IPC and UTS namespaces, and rlimits on memory
-  (address space) and CPU time.
+  (address space) and CPU time;
+- a cap on its processes and threads (a fork bomb stops there), from a pids cgroup of its own
+  where the machine lets the grader make one (cgroup v1's pids hierarchy, or v2 with the pids
+  controller delegated); elsewhere there is no such cap, which `require` says. An rlimit cannot
+  do this when the grader runs as root: outside its user namespace the kernel is still root's
+  process, and root is exempt from the process limit.
 
 `SandboxedExecute` is nbgrader's `Execute` with that kernel manager and two more duties:
 - output is capped per cell (a student printing megabytes fills neither memory nor feedback);
@@ -30,6 +35,7 @@ records that in its report.
 import copy
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,6 +79,65 @@ def require():
     if probe.returncode != 0:
         raise SandboxUnavailable(f"bwrap is installed but cannot create the sandbox here: {probe.stderr.strip()} "
                                  "(it needs root or unprivileged user namespaces); or use SANDBOX=off")
+    if pids_root() is None:
+        print("grader: no writable pids cgroup here, so kernels have no process limit (a fork bomb "
+              "runs until the cell's time limit); run the grader as root on a machine with cgroups "
+              "to get one", file=sys.stderr)
+
+
+def pids_root():
+    """The cgroup folder under which a kernel's own pids cgroup can be made, or None."""
+    v1 = Path("/sys/fs/cgroup/pids")
+    if (v1 / "cgroup.procs").exists():
+        return v1 if os.access(v1, os.W_OK) else None
+    v2 = Path("/sys/fs/cgroup")
+    try:
+        delegated = "pids" in (v2 / "cgroup.subtree_control").read_text().split()
+    except OSError:
+        return None
+    return v2 if delegated and os.access(v2, os.W_OK) else None
+
+
+def make_pids_cgroup(name):
+    """A new pids cgroup capped at max_processes(), or None where none can be made."""
+    root = pids_root()
+    if root is None:
+        return None
+    try:
+        cgroup = root / name
+        cgroup.mkdir()
+        (cgroup / "pids.max").write_text(str(max_processes()))
+        return cgroup
+    except OSError:
+        return None
+
+
+def remove_pids_cgroup(cgroup):
+    """Kill what is left in the cgroup (a fork bomb's children), then remove it."""
+    import signal
+    import time
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    try:
+        cgroup.rmdir()
+    except OSError:
+        pass
+
+
+def max_processes():
+    """Processes and threads one kernel may have; GRADER_MAX_PROCESSES overrides."""
+    return int(os.environ.get("GRADER_MAX_PROCESSES", "512"))
 
 
 def limits():
@@ -136,6 +201,7 @@ class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run in the sandbox and talk over ipc sockets."""
 
     _rundir = None
+    _cgroup = None
 
     async def _async_pre_start_kernel(self, **kw):
         if self._rundir is None:  # a restart keeps the same sockets
@@ -150,10 +216,19 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         workdir = kw.get("cwd") or os.getcwd()
-        await super()._async_launch_kernel(bwrap_command(kernel_cmd, workdir=workdir, rundir=self._rundir), **kw)
+        command = bwrap_command(kernel_cmd, workdir=workdir, rundir=self._rundir)
+        if self._cgroup is None:
+            self._cgroup = make_pids_cgroup(self._rundir.name)
+        if self._cgroup is not None:
+            # Join the cgroup before anything of the student's can start, then become the sandbox.
+            command = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self._cgroup / "cgroup.procs"), *command]
+        await super()._async_launch_kernel(command, **kw)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._cgroup is not None:
+            remove_pids_cgroup(self._cgroup)
+            self._cgroup = None
         if not restart and self._rundir is not None:
             shutil.rmtree(self._rundir, ignore_errors=True)
 

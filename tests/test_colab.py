@@ -12,13 +12,9 @@ redirected by git's `url.<base>.insteadOf` to a git snapshot of this checkout (p
 README.md and lib/ as they are on disk), and pip takes versions from constraints.txt, so torch is
 the pinned CPU wheel. The notebook runs in an empty folder (like Colab's /content) in the fast
 profile, with the datasets from DATA_MIRROR (Colab downloads them; both ways check their
-SHA-256). Only exercise and test cells may fail.
-
-That whole journey, every notebook top to bottom, runs with COLAB_JOURNEY=full: it costs as
-much again as tests/test_notebooks.py's run of the student editions (about 15 minutes of wall
-time for eight lessons on the shared 2-core machine). By default the set-up cell runs once in
-the bare runtime, followed by every import statement of every student notebook, which is what
-the runtime could lack.
+SHA-256). Only exercise and test cells may fail, and with the answers blank every test that
+grades them must fail. This is the test suite's run of the student editions
+(tests/test_notebooks.py runs the solutions).
 
 The bare runtime is made once and kept in the temp folder, keyed by the Python version,
 pyproject.toml and constraints.txt (the torch wheel makes it slow to build: minutes). Each test
@@ -26,7 +22,6 @@ session first strips it back to that state, then the first notebook's set-up cel
 course into it and the later notebooks' set-up cells run against that install, as reopening a
 notebook in the same Colab runtime would. All these tests share one xdist worker.
 """
-import ast
 import fcntl
 import hashlib
 import os
@@ -44,10 +39,6 @@ from conftest import LESSONS, MIRROR, ROOT, errored, nbgrader_meta, student_path
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab"), pytest.mark.skipif(not LESSONS, reason="no lessons")]
 
 REPOSITORY = "https://github.com/scalars-to-gpt/course"
-# Every notebook top to bottom costs as much as tests/test_notebooks.py's student run again
-# (minutes per lesson on 2 cores): on request only. The default checks the set-up cell and
-# every lesson's imports in the bare runtime.
-FULL_JOURNEY = os.environ.get("COLAB_JOURNEY") == "full"
 # What a Colab runtime has before the first cell runs, as far as the course is concerned.
 COLAB_RUNTIME = ["ipykernel", "torch", "numpy", "matplotlib", "tqdm", "regex", "sentencepiece", "graphviz"]
 FAKE_COLAB = '"""Stands in for Colab\'s own module: the notebooks only ask whether it is loaded."""\n'
@@ -176,37 +167,6 @@ def text_of(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
-def every_import(notebooks):
-    """Each distinct absolute import statement in the notebooks' code cells, in order."""
-    found = []
-    for nb in notebooks:
-        for cell in nb.cells:
-            try:
-                tree = ast.parse(cell.source) if cell.cell_type == "code" else None
-            except SyntaxError:  # an IPython magic
-                continue
-            found += [ast.unparse(node) for node in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
-                      if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0)]
-    return list(dict.fromkeys(found))
-
-
-@pytest.mark.skipif(FULL_JOURNEY, reason="COLAB_JOURNEY=full runs every notebook instead")
-def test_set_up_cell_provides_every_import_of_every_lesson(colab_runtime, repository_snapshot, tmp_path):
-    """The quick journey (the default): one set-up cell, then every lesson's imports, in a bare runtime."""
-    notebooks = [nbformat.read(student_path(lesson), as_version=4) for lesson in LESSONS]
-    setup = next(c for c in notebooks[0].cells if c.cell_type == "code")
-    imports = every_import(notebooks)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup.source), nbformat.v4.new_code_cell("\n".join(imports))])
-    nb = run_in_colab(nb, colab_runtime, repository_snapshot, tmp_path)
-    before, installed, imported, after = nb.cells
-    assert "lib at None" in text_of(before), f"the bare runtime already had lib: {text_of(before)}"
-    assert not errored(installed), f"the set-up cell failed: {installed.outputs}"
-    assert not errored(imported), f"an import fails in Colab: {imported.outputs}"
-    assert str(colab_runtime) in text_of(after), f"lib was not installed into the runtime: {text_of(after)}"
-    assert any(line.startswith(("import torch", "from torch")) for line in imports) and any("lib" in line for line in imports)
-
-
-@pytest.mark.skipif(not FULL_JOURNEY, reason="the whole journey, every notebook top to bottom: COLAB_JOURNEY=full")
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_student_notebook_runs_in_a_bare_colab_runtime(lesson, colab_runtime, repository_snapshot, installs, tmp_path):
     nb = run_in_colab(nbformat.read(student_path(lesson), as_version=4), colab_runtime, repository_snapshot, tmp_path)
@@ -219,8 +179,10 @@ def test_student_notebook_runs_in_a_bare_colab_runtime(lesson, colab_runtime, re
     assert str(colab_runtime) in text_of(after), f"lib was not installed into the runtime: {text_of(after)}"
     failed = [c for c in nb.cells if errored(c)]
     outside = [c.source[:80] for c in failed if not nbgrader_meta(c)]
-    assert not outside, f"{lesson}: cells outside the exercises failed in Colab: {outside}"
-    assert any(nbgrader_meta(c).get("grade") for c in failed), "the blank exercises should fail their tests"
+    assert not outside, f"{lesson}: cells outside the exercises failed in Colab (they must use lib, not the answers): {outside}"
+    for cell in nb.cells:  # a blank answer fails every test that grades it
+        if nbgrader_meta(cell).get("grade"):
+            assert errored(cell), f"{nbgrader_meta(cell)['grade_id']} passes with a blank answer"
 
 
 def test_set_up_cell_does_nothing_outside_colab():

@@ -1,7 +1,8 @@
 """The notebooks: one authored source per lesson, its paired twin, and the student edition.
 
 Each lesson is solutions/NN-slug/slug.md (MyST, authored) paired with slug.ipynb (the
-nbgrader source); book/NN-slug/slug.ipynb is the generated student edition.
+nbgrader source); book/NN-slug/slug.ipynb is the generated student edition. The student
+edition runs top to bottom in tests/test_colab.py, in a bare Colab-like runtime.
 """
 import json
 
@@ -9,7 +10,7 @@ import jupytext
 import nbformat
 import pytest
 
-from conftest import (BOOK, LESSONS, copy_course, errored, execute, nbgrader_meta, run_tool,
+from conftest import (BOOK, LESSONS, copy_course, execute, nbgrader_meta, run_tool,
                       solution_path, student_path)
 
 pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons in solutions/")
@@ -79,16 +80,3 @@ def test_student_edition_is_up_to_date(lesson, tmp_path):
 def test_solution_notebook_runs_top_to_bottom(lesson):
     nb = execute(solution_path(lesson), cwd=solution_path(lesson).parent)
     assert any(c.get("outputs") for c in nb.cells)
-
-
-@pytest.mark.slow
-def test_student_notebook_fails_only_in_its_exercises(lesson):
-    nb = execute(student_path(lesson), cwd=student_path(lesson).parent, allow_errors=True)
-    failed = [c for c in nb.cells if errored(c)]
-    outside = [c.source[:80] for c in failed if not nbgrader_meta(c)]
-    assert not outside, f"cells outside the exercises failed (they must use lib, not the answers): {outside}"
-    # A blank answer fails every test that grades it.
-    for cell in nb.cells:
-        if nbgrader_meta(cell).get("grade"):
-            assert errored(cell), f"{nbgrader_meta(cell)['grade_id']} passes with a blank answer"
-

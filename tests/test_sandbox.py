@@ -87,6 +87,22 @@ def test_output_is_capped(probe):
     assert len(text) < 25_000 and "output truncated by the grader" in text
 
 
+@needs_bwrap
+@pytest.mark.skipif(sandbox.pids_root() is None, reason="no writable pids cgroup on this machine")
+def test_processes_are_capped_so_a_fork_bomb_stops(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_MAX_PROCESSES", "64")
+    spawn = ("import subprocess\nchildren = []\ntry:\n    for _ in range(200):\n"
+             "        children.append(subprocess.Popen(['sleep', '30']))\n"
+             "except OSError as e:\n    print('refused', e.errno)\nprint(len(children))")
+    bomb = "import os\nwhile True:\n    os.fork()"
+    out = run([spawn, bomb, "print('alive')"], tmp_path)
+    refused, count = out[0].split("\n")[:2]
+    assert refused == "refused 11" and 0 < int(count) < 64  # EAGAIN: the cgroup is full
+    assert "BlockingIOError" in out[1]  # the bomb stops at the cap instead of filling the machine
+    assert out[2].strip() == "alive"
+    assert not list(sandbox.pids_root().glob("grader-kernel-*"))  # the cgroup went with the kernel
+
+
 def test_a_missing_sandbox_is_named_with_the_way_out(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda tool: None)
     with pytest.raises(sandbox.SandboxUnavailable, match=r"bubblewrap.*SANDBOX=off"):

@@ -203,6 +203,11 @@ def minutes(seconds):
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
+def at_a_time(build):
+    workers = build.get("workers", 1)
+    return f", executing {workers} pages at a time" if workers > 1 else ", executing one page at a time"
+
+
 def describe_build_record(profile, record):
     lines = [f"**Profile `{profile}`.**", ""]
     clean, latest = record.get("clean"), record.get("latest")
@@ -211,7 +216,8 @@ def describe_build_record(profile, record):
             f"The last build that started from an empty execution cache (every page executed) took "
             f"**{minutes(clean['wall_s'])}** of wall time and {minutes(clean['cpu_s'])} of CPU time, on "
             f"{clean['date']} ({clean['machine']}; load average {clean['load_average_before']:.1f} before it "
-            "started, so other work shared the machine when that is above zero).", ""]
+            "started, so other work shared the machine when that is above zero)"
+            f"{at_a_time(clean)}.", ""]
     if latest and latest != clean:
         lines += [f"The latest build, on {latest['date']}, took {minutes(latest['wall_s'])} and executed "
                   f"{len(latest['executed'])} page(s); the rest came from the execution cache.", ""]
@@ -220,7 +226,7 @@ def describe_build_record(profile, record):
     if timed:
         lines += ["| page | execution time |", "|---|---|"]
         lines += [f"| {p['title']} | {minutes(p['seconds'])} |" for p in timed]
-        lines += [f"| all pages | {minutes(sum(p['seconds'] for p in timed))} |", ""]
+        lines += [f"| all pages, added up | {minutes(sum(p['seconds'] for p in timed))} |", ""]
     return lines
 
 

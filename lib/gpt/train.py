@@ -78,16 +78,17 @@ PRESETS = {
         batch_size=64, max_iters=5000, eval_interval=500, eval_iters=200, learning_rate=3e-4,
         description="the lecture's model (10.8M parameters); meant for a GPU",
     ),
-    # Sized for about 10 minutes of one core of the course's 2-core CPU machine (3500 steps at
-    # about 0.16 s each when the machine is idle; measured against the small recipe in
-    # book/performance.md, Lesson 7). Ten minutes show the model too few characters for 10.8M
-    # parameters to pay off, so: the small recipe's model with no dropout (it cannot overfit
-    # in this time), a larger batch and twice its learning rate, warm-up, cosine decay to a
-    # tenth, and gradient clipping for the early, noisy steps.
+    # Sized for about 10 minutes of one core of the course's 2-core CPU machine (7000 steps at
+    # about 0.07 s each when the machine is idle). Ten minutes show a model about 5M characters,
+    # too few for 10.8M parameters to pay off; at this budget a model smaller than the small
+    # recipe's (96 channels instead of 128, about 0.46M parameters) that takes more steps learns
+    # more (bench/gpt_bench.py compares the two given the same time; book/performance.md).
+    # No dropout (it cannot overfit in this time), a higher learning rate than the small
+    # recipe's, warm-up, cosine decay to a tenth, and gradient clipping for the early steps.
     "cpu": Preset(
-        model=GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
-        batch_size=16, max_iters=3500, eval_interval=500, eval_iters=40, learning_rate=2e-3,
-        warmup_iters=100, lr_decay_iters=3500, min_lr=2e-4, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
+        model=GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=96, dropout=0.0),
+        batch_size=12, max_iters=7000, eval_interval=500, eval_iters=40, learning_rate=1.5e-3,
+        warmup_iters=100, lr_decay_iters=7000, min_lr=1.5e-4, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
         description="sized for about 10 minutes on one core of a 2-core CPU",
     ),
     # The well-known small CPU recipe for this data set (nanoGPT's shakespeare_char run on a
