@@ -1,7 +1,9 @@
 """The grading sandbox: what a student's kernel can and cannot do (grader/sandbox.py)."""
+import os
 import shutil
 import socket
 import sys
+import time
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -100,7 +102,20 @@ def test_processes_are_capped_so_a_fork_bomb_stops(tmp_path, monkeypatch):
     assert refused == "refused 11" and 0 < int(count) < 64  # EAGAIN: the cgroup is full
     assert "BlockingIOError" in out[1]  # the bomb stops at the cap instead of filling the machine
     assert out[2].strip() == "alive"
-    assert not list(sandbox.pids_root().glob("grader-kernel-*"))  # the cgroup went with the kernel
+
+
+@pytest.mark.skipif(sandbox.pids_root() is None, reason="no writable pids cgroup on this machine")
+def test_a_kernels_cgroup_goes_with_everything_left_in_it():
+    import subprocess
+    cgroup = sandbox.make_pids_cgroup(f"grader-test-{os.getpid()}")
+    left = subprocess.Popen(["sh", "-c", f'echo $$ > "{cgroup}/cgroup.procs"; exec sleep 60'])
+    for _ in range(100):  # until the child has joined
+        if str(left.pid) in (cgroup / "cgroup.procs").read_text().split():
+            break
+        time.sleep(0.05)
+    assert (cgroup / "pids.max").read_text().strip() == str(sandbox.max_processes())
+    sandbox.remove_pids_cgroup(cgroup)
+    assert left.wait(timeout=10) == -9 and not cgroup.exists()
 
 
 def test_a_missing_sandbox_is_named_with_the_way_out(monkeypatch):
