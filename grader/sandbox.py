@@ -35,8 +35,10 @@ records that in its report.
 import copy
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -112,10 +114,13 @@ def make_pids_cgroup(name):
         return None
 
 
+def in_cgroup(cgroup, command):
+    """`command` started inside `cgroup`: it joins before it runs, so all it starts is counted."""
+    return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(Path(cgroup) / "cgroup.procs"), *command]
+
+
 def remove_pids_cgroup(cgroup):
     """Kill what is left in the cgroup (a fork bomb's children), then remove it."""
-    import signal
-    import time
     for _ in range(50):
         try:
             pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
@@ -220,8 +225,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._cgroup is None:
             self._cgroup = make_pids_cgroup(self._rundir.name)
         if self._cgroup is not None:
-            # Join the cgroup before anything of the student's can start, then become the sandbox.
-            command = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self._cgroup / "cgroup.procs"), *command]
+            command = in_cgroup(self._cgroup, command)
         await super()._async_launch_kernel(command, **kw)
 
     async def _async_cleanup_resources(self, restart=False):

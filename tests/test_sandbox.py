@@ -108,7 +108,7 @@ def test_processes_are_capped_so_a_fork_bomb_stops(tmp_path, monkeypatch):
 def test_a_kernels_cgroup_goes_with_everything_left_in_it():
     import subprocess
     cgroup = sandbox.make_pids_cgroup(f"grader-test-{os.getpid()}")
-    left = subprocess.Popen(["sh", "-c", f'echo $$ > "{cgroup}/cgroup.procs"; exec sleep 60'])
+    left = subprocess.Popen(sandbox.in_cgroup(cgroup, ["sleep", "60"]))
     for _ in range(100):  # until the child has joined
         if str(left.pid) in (cgroup / "cgroup.procs").read_text().split():
             break
