@@ -20,7 +20,7 @@ if not os.path.isdir(os.path.join(_here, "grader")):
     _here_repo = os.path.dirname(os.path.dirname(os.path.abspath(lib.__file__)))
     sys.path.insert(0, _here_repo)
 sys.path.insert(0, _here)
-from grader.sandbox import SandboxedExecute  # noqa: E402
+from grader.judge import Judge  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -58,14 +58,15 @@ c.CourseDirectory.ignore = [
 # must run them: it skips only cells with a tag that no notebook uses.
 c.Execute.skip_cells_with_tag = "never-skip-when-grading"
 
-# Per-cell limit while autograding. A cell that runs past it is stopped, the kernel is
-# restarted and the notebook goes on (grader/sandbox.py).
+# Per-cell limit while autograding: the test kernel's cells. The answer's calls in one test
+# cell stop `Judge.margin` seconds before it, and the cell says why (grader/testing.py).
 c.Execute.timeout = 60
 
-# Kernels run in the bubblewrap sandbox (grader/sandbox.py) unless GRADER_SANDBOX=off, which
+# The judge (grader/judge.py) runs the tests in a kernel of their own and each exercise's
+# answer in a fresh bubblewrap sandbox (grader/sandbox.py), unless GRADER_SANDBOX=off, which
 # only `make autograde SANDBOX=off` sets and the grading report then prints.
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    Judge, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
 

@@ -1,15 +1,20 @@
 """The instructor's tooling around nbgrader: grade a class of submissions safely and fast.
 
-nbgrader stays the engine (release, autograde, feedback, gradebook); this package hardens the
-steps around it:
+nbgrader stays the engine (release, autograde, feedback, gradebook); this package is the
+execute step it runs and the steps around it:
 
-- `sandbox`    runs each student's kernel inside bubblewrap: no network, a read-only view of
-               the course without solutions or gradebook, CPU-time and memory limits;
+- `judge`      nbgrader's execute step: the tests run in a kernel of their own, each answer in a
+               fresh sandboxed process, and nothing the student's code does decides a score;
+- `testing`, `answer_process`, `wire`
+               the two sides of that split and the plain data that crosses between them;
+- `tripwires`, `references`
+               what each exercise is compared with, unavailable while its answer runs;
+- `cells`      which lesson cells the tests and the answers need;
+- `sandbox`    bubblewrap around an answer's process: no network, a read-only view of the
+               course without solutions or gradebook, CPU-time, memory and process limits;
 - `normalise`  rebuilds each submission from the release with only the answers substituted,
                so edited, deleted, duplicated or reordered cells cannot change the grading;
-- `scan`       reads the answers (outside the student's kernel) for tampering and for answers
-               that call the reference the tests compare with;
-- `batch`      grades students in parallel, one nbgrader process per student;
+- `batch`      grades students in parallel, one `nbgrader autograde` per student;
 - `report`     the per-student grading report (CSV + HTML) and the grades CSV;
 - `intake`     places the files of a zip downloaded from an LMS into submitted/.
 

@@ -22,7 +22,7 @@ import nbformat
 class Finding:
     """One thing the grader noticed about a submission; `penalty` names the exercise it zeroes."""
 
-    kind: str      # short category, e.g. "edited test cell", "lib answer", "timeout"
+    kind: str      # short category, e.g. "edited test cell", "reference used", "timeout"
     cell: str      # grade_id (or "" for the whole notebook)
     message: str   # one sentence for the student and the instructor
     penalty: str = ""  # grade_id of the exercise that scores zero because of it
@@ -57,8 +57,12 @@ def read_submission(path):
     return nb, ""
 
 
-def normalise(submitted, release):
-    """(notebook to grade, answers {grade_id: source}, findings) from a submission and its release."""
+def normalise(submitted, release, source=None):
+    """(notebook to grade, answers {grade_id: source}, findings) from a submission and its release.
+
+    With the `source` notebook, the test cells get their full text back (hidden tests included),
+    as nbgrader's own autograde restores them.
+    """
     findings = []
     answers, seen, student_ids = {}, set(), []
     release_ids = [grade_id(c) for c in release.cells if grade_id(c)]
@@ -99,7 +103,11 @@ def normalise(submitted, release):
         findings.append(Finding("extra cells", "", f"{extra} cell(s) added outside the exercise cells were not run: "
                                                     "only the exercise cells are graded."))
     graded = nbformat.from_dict(json.loads(json.dumps(release)))  # a deep copy, plain nodes
+    full_tests = {grade_id(c): c.source for c in (source.cells if source else [])
+                  if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not is_answer(c)}
     for cell in graded.cells:
         if is_answer(cell) and grade_id(cell) in answers:
             cell.source = answers[grade_id(cell)]
+        elif grade_id(cell) in full_tests:
+            cell.source = full_tests[grade_id(cell)]
     return graded, answers, findings

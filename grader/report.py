@@ -1,8 +1,8 @@
 """The grading report (CSV + HTML) and the grades CSV, from the gradebook and the findings.
 
 grading/report.csv and grading/report.html list, per student and lesson, the score and every
-finding of the batch (tampering, borrowed answers, edited or deleted cells, timeouts, dead
-kernels, unreadable files) in one sentence each, and whether the kernels ran in the sandbox.
+finding of the batch (a called reference, refused operations, edited or deleted cells,
+timeouts, dead processes, unreadable files) in one sentence each, and whether the kernels ran in the sandbox.
 grades.csv has one row per student: a column per graded cell (`<lesson>/<cell>`), a total per
 lesson and the overall total.
 """

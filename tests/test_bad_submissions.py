@@ -86,22 +86,25 @@ def test_the_report_records_what_happened(batch):
     assert (course / "grading" / "report.html").exists()
 
 
+def feedback_text(course, student):
+    page = next((course / "feedback" / student / bad.LESSON).glob("*.html")).read_text()
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 def test_feedback_says_why_in_one_sentence(batch):
     course, cases, results, scores = batch
-    for student in ["k06-patch-checker", "k07-calls-reference", "k08-always-equal"]:
-        page = next((course / "feedback" / student / bad.LESSON).glob("*.html")).read_text()
-        text = html.unescape(re.sub(r"<[^>]+>", "", page))
-        reason = next(f.message for f in results[student] if f.penalty)
-        assert reason[1:] in text, f"{student}'s feedback does not explain the zero"
-    loop = next((course / "feedback" / "k01-infinite-loop" / bad.LESSON).glob("*.html")).read_text()
-    assert "CellTimeoutError" in loop
+    assert "Your answer called torch.Tensor.backward, the reference this exercise is compared with" in \
+        feedback_text(course, "k07-calls-reference")
+    assert "name 'torch_neuron_grads' is not defined" in feedback_text(course, "k07-calls-helper")
+    assert "ran past the time limit" in feedback_text(course, "k01-infinite-loop")
+    assert "process ended" in feedback_text(course, "k04-os-exit")
 
 
 def test_the_sandbox_refused_reading_writing_and_the_network(batch):
     course, cases, results, scores = batch
     executed = nbformat.read(course / "autograded" / "k10-snoop" / bad.LESSON / "micrograd.ipynb", as_version=4)
     cell = next(c for c in executed.cells if nbgrader_meta(c).get("grade_id") == bad.NEURON)
-    printed = "".join(o.get("text", "") for o in cell.outputs).split("\n")
+    printed = "".join(o.get("text", "") for o in cell.outputs).split("\n")  # the answer's own output
     # four reads (solutions and gradebook, of the graded course and of the repository), one
     # write into the course, one connection to the grader's 127.0.0.1: all refused
     assert sum(line.startswith("refused") for line in printed) == 6, printed

@@ -1,0 +1,71 @@
+"""What each exercise is compared with, and so what is unavailable while its answer is graded.
+
+A reference is the code whose behaviour the answer must reproduce: lib's function or class,
+or the torch routine that *is* the answer. grader/tripwires.py makes every name listed here
+raise inside the process that runs the answer (and records the call, which scores the
+exercise zero). Everything else stays available: an answer may use any other torch function,
+`getattr`, `operator`, `re.compile`, `get_ipython()`, its own helper classes... Names are the
+public ones; the tripwires find every other name an object is bound to.
+"""
+AUTOGRAD = ["torch.autograd"]  # a group: see tripwires.GROUPS
+BATCHNORM = [
+    "torch.nn.functional.batch_norm", "torch.batch_norm", "torch.native_batch_norm",
+    "torch.nn.modules.batchnorm._BatchNorm", "torch.nn.functional.instance_norm", "torch.instance_norm",
+    "torch.nn.functional.layer_norm", "torch.layer_norm", "torch.native_layer_norm",
+    "torch.nn.functional.group_norm", "torch.group_norm", "lib.makemore.BatchNorm1d",
+]
+ATTENTION = [
+    "torch.nn.functional.scaled_dot_product_attention", "torch.nn.functional.multi_head_attention_forward",
+    "torch.nn.MultiheadAttention", "torch._native_multi_head_attention", "torch.nn.Transformer",
+    "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer",
+    "lib.gpt.Head", "lib.gpt.MultiHeadAttention", "lib.gpt.Block", "lib.gpt.GPT",
+]
+BACKPROP = AUTOGRAD + [f"lib.makemore.backprop.{name}" for name in (
+    "autograd_step_gradients", "backward_cross_entropy", "backward_output_layer", "backward_batchnorm",
+    "embedding_grad", "backward_input_layer", "manual_backward", "cross_entropy_grad", "batchnorm_grad",
+    "fast_gradients", "autograd_gradients", "train")]
+TOKENIZERS = ["lib.bpe.Tokenizer", "lib.bpe.BasicTokenizer", "lib.bpe.RegexTokenizer", "lib.bpe.GPT4Tokenizer"]
+
+REFERENCES = {
+    "01-micrograd": {
+        "ex-neuron-grads": AUTOGRAD + ["lib.micrograd.Value"],
+        "ex-value-backward": AUTOGRAD + ["lib.micrograd.Value"],
+    },
+    "02-bigram": {
+        "ex-bigram-probs": ["lib.makemore.bigram_counts", "lib.makemore.bigram_probs", "lib.makemore.NeuralBigram"],
+        "ex-average-nll": ["lib.makemore.average_nll"],
+        "ex-trigram": ["lib.makemore.average_nll"],
+    },
+    "03-mlp": {
+        "ex-build-dataset": ["lib.makemore.build_dataset"],
+        "ex-mlp-forward": ["lib.makemore.mlp.MLP"],
+    },
+    "04-batchnorm": {
+        "ex-batchnorm-train": BATCHNORM,
+        "ex-running-stats": BATCHNORM,
+        "ex-batchnorm-eval": BATCHNORM,
+    },
+    "05-backprop": {exercise: BACKPROP for exercise in (
+        "ex-backward-cross-entropy", "ex-backward-output-layer", "ex-backward-batchnorm",
+        "ex-backward-input-layer", "ex-dlogits", "ex-dhprebn", "ex-train-by-hand")},
+    "06-wavenet": {
+        "ex-flatten-consecutive": ["lib.makemore.FlattenConsecutive"],
+        "ex-batchnorm-statistics": BATCHNORM,
+    },
+    "07-gpt": {
+        "ex-attention-head": ATTENTION,
+        "ex-multi-head": ATTENTION,
+    },
+    "08-tokenizer": {
+        "ex-get-stats": ["lib.bpe.get_stats"],
+        "ex-merge": ["lib.bpe.merge"],
+        # the training exercise may use lib's get_stats and merge: it asks for the loop
+        "ex-train": ["lib.bpe.train_naive", "lib.bpe.train_naive_chunks", "lib.bpe.bpe_merges", *TOKENIZERS],
+        "ex-encode-decode": ["lib.bpe.encode_naive", "lib.bpe.apply_merges", *TOKENIZERS],
+    },
+}
+
+
+def of(lesson, exercise):
+    """The references of one exercise (none for an exercise this table does not list)."""
+    return list(REFERENCES.get(lesson, {}).get(exercise, []))

@@ -1,0 +1,96 @@
+"""Grading integrity by behaviour: the red-team batch (tests/red_team.py) graded as a class would be.
+
+Per lesson, one batch through `grader.batch.grade` (what `make autograde` runs): the reference
+solution, a blank notebook, submissions that each carry a few tricks in some exercises and
+correct answers in the others, and honest answers that do unusual things. Every trick scores
+zero on its own exercise and changes nothing else; every honest answer keeps full marks; the
+scores are the same graded with one worker and with two.
+"""
+import shutil
+import sys
+
+import pytest
+
+import red_team
+import submissions
+from conftest import ROOT, copy_course, run_tool
+
+sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
+
+LESSONS = ["01-micrograd", "05-backprop", "07-gpt", "08-tokenizer"]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
+
+
+def tests_of(lesson):
+    """{exercise: [its test cells]} in the lesson's order."""
+    import nbformat
+    from conftest import nbgrader_meta, solution_path
+
+    out, current = {}, None
+    for cell in nbformat.read(solution_path(lesson), as_version=4).cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            current = meta["grade_id"]
+            out[current] = []
+        elif meta.get("grade") and current:
+            out[current].append(meta["grade_id"])
+    return out
+
+
+def scores_of(course, lesson):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student.id: {g.cell.name: g.score for g in s.notebooks[0].grades}
+                for s in gb.assignment_submissions(lesson)}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(f"red-{lesson}"))
+                                        for lesson in LESSONS])
+def batch(request, tmp_path_factory):
+    from grader import batch as grader_batch
+
+    lesson = request.param
+    course = copy_course(tmp_path_factory.mktemp(f"red-{lesson}"))
+    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    answers = submissions.solutions(lesson)
+    planned = red_team.submissions_for(lesson, answers)
+    for student, (overrides, _) in planned.items():
+        submissions.write(submissions.answered(lesson, overrides), course, student, lesson)
+    submissions.write(submissions.answered(lesson), course, "b-reference", lesson)
+    findings = grader_batch.grade(course, lesson, workers=2, progress=False)
+    first = scores_of(course, lesson)
+    grader_batch.grade(course, lesson, workers=1, progress=False)
+    return lesson, planned, first, scores_of(course, lesson), findings
+
+
+def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch):
+    lesson, planned, scores, _, _ = batch
+    points, tests = submissions.points(lesson), tests_of(lesson)
+    assert scores["b-reference"] == points
+    wrong = {}
+    for student, (_, verdict) in planned.items():
+        expected = dict(points)
+        for exercise, outcome in verdict.items():
+            if outcome.startswith("zero"):
+                expected.update({cell: 0 for cell in tests[exercise]})
+        if scores[student] != expected:
+            wrong[student] = {c: (scores[student][c], expected[c]) for c in points if scores[student][c] != expected[c]}
+    assert not wrong
+
+
+def test_a_borrowed_reference_is_named_in_the_findings(batch):
+    lesson, planned, _, _, findings = batch
+    unexplained = []
+    for student, (_, verdict) in planned.items():
+        for exercise, outcome in verdict.items():
+            if outcome.startswith("zero:borrow"):
+                kinds = {f.kind for f in findings[student] if f.cell == exercise}
+                if not kinds & {"reference used", "refused"}:
+                    unexplained.append((student, outcome))
+    assert not unexplained
+
+
+def test_the_same_submissions_get_the_same_scores_with_one_or_two_workers(batch):
+    _, _, first, second, _ = batch
+    assert first == second
