@@ -105,7 +105,10 @@ c.SafeExtractor.zip_timezone = "UTC"
 # c.Exchange.root = "/srv/nbgrader/exchange" (world-writable, sticky bit), in
 # /etc/jupyter/nbgrader_config.py.
 c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
-os.makedirs(c.Exchange.root, exist_ok=True)
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:  # a read-only view of the course (as a sandbox mounts it) never uses the exchange
+    pass
 
 # grades.csv, the same file from `nbgrader export` and `make grades`.
 c.ExportApp.plugin_class = CourseGradesExport

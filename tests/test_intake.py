@@ -180,6 +180,17 @@ def test_make_intake_is_a_thin_call_of_zip_collect():
                              f"nbgrader zip_collect {LESSON} --force"], make.stdout
 
 
+def test_the_grader_command_runs_the_same_intake(tmp_path):
+    course = new_course(tmp_path)
+    z = write_zip(tmp_path / "canvas.zip", [("lovelaceada_1001_5001_micrograd.ipynb", notebook("ada"), EARLY),
+                                            ("../x.ipynb", notebook("x"), EARLY)])
+    result = subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "intake", str(z), LESSON],
+                            cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Placed 1 submission(s)" in result.stdout and "refused canvas.zip:../x.ipynb" in result.stdout
+    assert owner_of(placed(course)["lovelaceada"]) == "ada"
+
+
 # --- submitted/ holds regular files only ---------------------------------------------------
 
 def submission_folder(course, student):
