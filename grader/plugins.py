@@ -191,7 +191,9 @@ class SafeExtractor(ExtractorPlugin):
 
 
 def _slug(raw):
-    return re.sub(r"[^A-Za-z0-9.]+", "-", raw.strip()).strip("-").lower()
+    """'Ada Lovelace' -> 'ada-lovelace'. Letters and digits only: the id becomes a folder name,
+    and some LMSs let students choose their own display names ('..' must not be one)."""
+    return re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")
 
 
 class _Layout:
@@ -283,7 +285,7 @@ class LmsCollector(FileNameCollectorPlugin):
                 report(f"not placed {rel}: {own!r} is not a notebook of {lesson} ({', '.join(sorted(released))})")
                 continue
             key = (layout.name, groups["number"])
-            name = _slug(groups["name"]) if self.student_id_from == "name" else groups["number"]
+            name = (self.student_id_from == "name" and _slug(groups["name"])) or groups["number"]
             when = datetime.fromtimestamp(path.stat().st_mtime, zone)
             candidates.setdefault(key, []).append(dict(
                 path=str(path), rel=rel, notebook=notebook, student=name, when=when,

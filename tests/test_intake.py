@@ -94,6 +94,8 @@ def moodle(tmp_path_factory):
         ("Eve Evans_105_assignsubmission_file_/micrograd.ipynb", ("link", str(outside)), EARLY),
         ("Fay Fox_106_assignsubmission_file_/micrograd.ipynb", b" " * (50 * 2**20), EARLY),
         ("readme.txt", "not a submission", EARLY),
+        # a display name the student chose: the id must stay a plain folder name
+        (".._107_assignsubmission_file_/micrograd.ipynb", notebook("dots"), EARLY),
     ])
     result, report = zip_collect(course, z)
     return course, result, report
@@ -104,7 +106,9 @@ def test_moodle_download_places_each_student_by_the_lms_name(moodle):
     assert result.returncode == 0, result.stderr
     got = placed(course)
     assert {s: owner_of(p) for s, p in got.items()} == {"ada-lovelace": "ada", "bob-babbage": "bob",
-                                                         "dan-dee": "dan-late"}
+                                                         "dan-dee": "dan-late", "107": "dots"}
+    assert sorted(p.name for p in course.iterdir() if p.name not in ("solutions", "book")) == [
+        "downloaded", "exchange", "nbgrader_config.py", "submitted"]
     assert (got["ada-lovelace"].parent / "timestamp.txt").read_text().startswith("2026-03-01 12:30:00")
 
 
