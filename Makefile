@@ -78,7 +78,7 @@ release: student
 # downloaded/<lesson>/archive/, and every file it leaves out is listed in
 # downloaded/<lesson>/report.txt.
 intake: $(STAMP)
-	@test -n "$(ZIP)" -a "$(words $(LESSON))" = 1 || { echo "Usage: make intake ZIP=submissions.zip LESSON=01-micrograd"; exit 1; }
+	@test -n "$(ZIP)" -a "$(origin LESSON)" != file -a "$(words $(LESSON))" = 1 || { echo "Usage: make intake ZIP=submissions.zip LESSON=01-micrograd"; exit 1; }
 	mkdir -p downloaded/$(LESSON)/archive && cp "$(ZIP)" downloaded/$(LESSON)/archive/
 	nbgrader zip_collect $(LESSON) --force
 

@@ -30,6 +30,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
@@ -169,7 +170,14 @@ class SafeExtractor(ExtractorPlugin):
                     report(f"refused {where}: it resolves outside the extraction folder")
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                written = self._copy_limited(zf, info, target)
+                try:
+                    written = self._copy_limited(zf, info, target)
+                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as err:
+                    # zipfile stops at the declared size and checks the CRC, so a member whose
+                    # header lies about its size ends here too
+                    report(f"refused {where}: damaged or unreadable ({err})")
+                    target.unlink(missing_ok=True)
+                    continue
                 if written is None:
                     report(f"refused {where}: unpacks to more than it declares")
                     target.unlink(missing_ok=True)

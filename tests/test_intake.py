@@ -195,6 +195,23 @@ def test_the_grader_command_runs_the_same_intake(tmp_path):
     assert owner_of(placed(course)["lovelaceada"]) == "ada"
 
 
+def test_a_damaged_member_is_refused_and_the_rest_extracted(tmp_path):
+    from grader.plugins import SafeExtractor
+
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir()
+    extracted.mkdir()
+    z = write_zip(archive / "d.zip", [("a_1_2_micrograd.ipynb", "x" * 5000, EARLY),
+                                      ("b_3_4_micrograd.ipynb", notebook("b"), EARLY)])
+    data = bytearray(z.read_bytes())
+    start = data.index(b"a_1_2_micrograd.ipynb") + len("a_1_2_micrograd.ipynb")
+    data[start + 2:start + 12] = b"\xff" * 10  # inside a's compressed stream
+    z.write_bytes(bytes(data))
+    SafeExtractor().extract(str(archive), str(extracted))
+    assert not (extracted / "d" / "a_1_2_micrograd.ipynb").exists()
+    assert owner_of(extracted / "d" / "b_3_4_micrograd.ipynb") == "b"
+
+
 # --- submitted/ holds regular files only ---------------------------------------------------
 
 def submission_folder(course, student):
