@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import stat
+import unicodedata
 import zipfile
 import zlib
 from datetime import datetime, timezone
@@ -201,7 +202,8 @@ class SafeExtractor(ExtractorPlugin):
 def _slug(raw):
     """'Ada Lovelace' -> 'ada-lovelace'. Letters and digits only: the id becomes a folder name,
     and some LMSs let students choose their own display names ('..' must not be one)."""
-    return re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")
+    plain = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()  # José -> Jose
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
 
 
 class _Layout:

@@ -96,6 +96,7 @@ def moodle(tmp_path_factory):
         ("readme.txt", "not a submission", EARLY),
         # a display name the student chose: the id must stay a plain folder name
         (".._107_assignsubmission_file_/micrograd.ipynb", notebook("dots"), EARLY),
+        ("José Núñez_108_assignsubmission_file_/micrograd.ipynb", notebook("jose"), EARLY),
     ])
     result, report = zip_collect(course, z)
     return course, result, report
@@ -106,7 +107,7 @@ def test_moodle_download_places_each_student_by_the_lms_name(moodle):
     assert result.returncode == 0, result.stderr
     got = placed(course)
     assert {s: owner_of(p) for s, p in got.items()} == {"ada-lovelace": "ada", "bob-babbage": "bob",
-                                                         "dan-dee": "dan-late", "107": "dots"}
+                                                         "dan-dee": "dan-late", "107": "dots", "jose-nunez": "jose"}
     assert sorted(p.name for p in course.iterdir() if p.name not in ("solutions", "book")) == [
         "downloaded", "exchange", "nbgrader_config.py", "submitted"]
     assert (got["ada-lovelace"].parent / "timestamp.txt").read_text().startswith("2026-03-01 12:30:00")
