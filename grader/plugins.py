@@ -318,7 +318,7 @@ class LmsCollector(FileNameCollectorPlugin):
                     older = "; ".join(f"{u['rel']} ({u['when']:%Y-%m-%d %H:%M:%S %Z})" for u in same[:-1])
                     report(f"{student}: {len(same)} uploads of {notebook}; kept the latest, {chosen['rel']} "
                            f"({chosen['when']:%Y-%m-%d %H:%M:%S %Z}); left out {older}")
-                plan[chosen["path"]] = {
+                plan[os.path.normpath(chosen["path"])] = {
                     "student_id": student, "file_id": notebook,
                     "timestamp": chosen["when"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 }
@@ -326,7 +326,8 @@ class LmsCollector(FileNameCollectorPlugin):
         return plan
 
     def collect(self, submitted_file):
-        return self.plan().get(str(Path(submitted_file)))
+        # nbgrader joins the paths it walks as strings: compare them normalised
+        return self.plan().get(os.path.normpath(submitted_file))
 
 
 class MoodleCollector(LmsCollector):
