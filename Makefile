@@ -27,7 +27,7 @@ else
 BOOK_OUT := _build/$(PROFILE)
 endif
 
-.PHONY: setup book test lab student sync autograde feedback grades bench clean release intake report
+.PHONY: setup book test lab student sync autograde feedback grades bench clean release intake report roster
 
 setup: $(STAMP)
 
@@ -74,9 +74,18 @@ WORKERS ?= 0
 autograde feedback: COURSE_PROFILE := fast
 release: student
 
+# nbgrader's zip_collect with the course's plugins (grader/plugins.py): the zip joins
+# downloaded/<lesson>/archive/, and every file it leaves out is listed in
+# downloaded/<lesson>/report.txt.
 intake: $(STAMP)
-	@test -n "$(ZIP)" || { echo "Usage: make intake ZIP=submissions.zip LESSON=01-micrograd"; exit 1; }
-	python -m grader intake $(ZIP) $(LESSON)
+	@test -n "$(ZIP)" -a "$(origin LESSON)" != file -a "$(words $(LESSON))" = 1 || { echo "Usage: make intake ZIP=submissions.zip LESSON=01-micrograd"; exit 1; }
+	mkdir -p downloaded/$(LESSON)/archive && cp "$(ZIP)" downloaded/$(LESSON)/archive/
+	nbgrader zip_collect $(LESSON) --force
+
+# Students from a CSV with the columns id,first_name,last_name,email (ids as intake makes them).
+roster: $(STAMP)
+	@test -n "$(CSV)" || { echo "Usage: make roster CSV=students.csv (columns: id,first_name,last_name,email)"; exit 1; }
+	nbgrader db student import "$(CSV)"
 
 autograde: $(STAMP)
 	@test -n "$(LESSON)" || { echo "Nothing to grade: put submissions in submitted/<student>/<lesson>/ (or make intake)."; exit 1; }
@@ -85,8 +94,9 @@ autograde: $(STAMP)
 feedback: $(STAMP)
 	python -m grader feedback $(LESSON)
 
+# nbgrader's export with the course's exporter (grader/plugins.py): grades.csv.
 grades: $(STAMP)
-	python -m grader grades
+	nbgrader export
 
 report: $(STAMP)
 	python -m grader report

@@ -84,3 +84,41 @@ c.GenerateFeedback.preprocessors = [
 # correct answer must not cost points.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Warning"
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations around grading: LMS intake, the exchange, grades export, late penalties.
+# The plugin classes are in grader/plugins.py; book/instructor-guide.md explains each command.
+# ---------------------------------------------------------------------------------------------
+from grader.plugins import CourseGradesExport, CourseLatePenalty, LmsCollector, SafeExtractor  # noqa: E402
+
+# `nbgrader zip_collect <lesson>` reads downloaded/<lesson>/archive/*.zip as Moodle or Canvas
+# name them; pin one LMS with --collector=grader.plugins.MoodleCollector (or CanvasCollector).
+c.ZipCollectApp.extractor_plugin = SafeExtractor
+c.ZipCollectApp.collector_plugin = LmsCollector
+# Ids from the LMS's names ("Ada Lovelace" -> ada-lovelace); "number" uses its account numbers.
+c.LmsCollector.student_id_from = "name"
+# Moodle and Canvas write zip dates in the server's local time.
+c.SafeExtractor.zip_timezone = "UTC"
+
+# A course-local exchange, so release, collect and Release Feedback work for a class on one
+# machine. On a JupyterHub, point every user's config at one shared folder instead, e.g.
+# c.Exchange.root = "/srv/nbgrader/exchange" (world-writable, sticky bit), in
+# /etc/jupyter/nbgrader_config.py.
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:  # a read-only view of the course (as a sandbox mounts it) never uses the exchange
+    pass
+
+# grades.csv, the same file from `nbgrader export` and `make grades`.
+c.ExportApp.plugin_class = CourseGradesExport
+
+# Late submissions (timestamp after the lesson's due date, set with
+# `nbgrader db assignment add <lesson> --duedate=...` or in the formgrader): 10% of the
+# notebook's score per started day after 15 minutes' grace, zero after a week. nbgrader's
+# AssignLatePenalties (in the autograde preprocessors) asks this plugin during autograde.
+c.AssignLatePenalties.plugin_class = CourseLatePenalty
+c.CourseLatePenalty.grace_minutes = 15
+c.CourseLatePenalty.per_day = 0.10
+c.CourseLatePenalty.zero_after_days = 7

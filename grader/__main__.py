@@ -47,6 +47,12 @@ def main(argv=None):
         lessons = _lessons(course, args.lessons)
         if not lessons:
             sys.exit("Nothing to grade: put submissions in submitted/<student>/<lesson>/ (or `make intake`).")
+        # nbgrader's own message for this ("No assignment ... in database") does not say what to do.
+        missing = intake.unreleased(course, lessons)
+        if missing:
+            sys.exit(f"autograde: {', '.join(missing)} not released yet, so nbgrader cannot grade it. Run "
+                     "`make release` (it generates the student edition and registers the lessons in "
+                     "gradebook.db), then `make autograde` again.")
         use_sandbox = args.sandbox == "on"
         if use_sandbox:
             try:

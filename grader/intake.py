@@ -1,72 +1,106 @@
-"""Place the files of a zip of submissions, as downloaded from an LMS, into submitted/.
+"""Getting submissions into submitted/ safely, and the checks before grading them.
 
-LMSs name each file after the student, e.g. Canvas `ada_12345_67890_micrograd.ipynb` or a
-folder per student (`ada/micrograd.ipynb`, Moodle's `Ada Lovelace_123_assignsubmission_file_/
-micrograd.ipynb`). `PATTERN` (a regular expression with the groups `student` and `file`)
-says how; a file it cannot place (no match, not a notebook of this lesson, two files for one
-student) is named in the error with the reason, and nothing is placed unless `skip` is set.
-Each placed notebook gets a timestamp.txt from the zip entry's date, as nbgrader expects.
+A zip downloaded from an LMS goes through nbgrader's own `zip_collect` with the course's
+plugins (grader/plugins.py: the safe extractor and one collector per LMS layout), so
+`nbgrader zip_collect <lesson>`, `make intake` and `python -m grader intake` place files alike.
+
+`unsafe_entries` lists what must not reach a grading kernel: anything in a student's folder
+that is not a regular file of its own (links, hard links shared with another path, devices,
+pipes). `unreleased` lists lessons nbgrader cannot grade yet.
 """
-import re
-import zipfile
-from datetime import datetime
+import os
+import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
-# "<student>/<file>" (a folder per student) or "<student>_<anything>_<file>" (one flat folder).
-PATTERN = r"^(?:.*/)?(?:(?P<student>[^/_]+)[^/]*/(?P<file>[^/]+)|(?P<student2>[^/_]+)_(?:[^/]*_)?(?P<file2>[^/_]+\.ipynb))$"
+PATTERN = None  # the LMS layouts live in grader/plugins.py; kept for the command line's option
 
 
 class IntakeError(ValueError):
-    """Some files of the zip could not be placed; the message lists each one and why."""
+    """zip_collect placed nothing, or failed; the message says why."""
 
 
-def _student_id(raw):
-    return re.sub(r"[^A-Za-z0-9.-]+", "-", raw.strip()).strip("-").lower()
+def intake(course, zip_path, lesson, pattern=None, skip=False):
+    """Copy the zip into downloaded/<lesson>/archive/ and run `nbgrader zip_collect --force`.
+
+    Returns (students with a submission of the lesson, [(report line's subject, its reason)]). `pattern` and `skip` are ignored: the layouts and
+    the refusals are the plugins' (the report lists every file left out).
+    """
+    course = Path(course)
+    archive = course / "downloaded" / lesson / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(zip_path, archive / Path(zip_path).name)
+    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "zip_collect", lesson, "--force"],
+                            cwd=course, capture_output=True, text=True)
+    report_path = course / "downloaded" / lesson / "report.txt"
+    lines = report_path.read_text().splitlines() if report_path.exists() else []
+    lines = [tuple(line.split(": ", 1)) if ": " in line else (line, "") for line in lines]
+    if result.returncode != 0:
+        raise IntakeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "zip_collect failed")
+    students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{lesson}") if p.is_dir())
+    return students, lines
 
 
-def plan(zip_path, lesson, pattern=PATTERN):
-    """([(zip member, student, notebook file, date)], [(zip member, reason)])."""
-    notebook = lesson.split("-", 1)[1] + ".ipynb"
-    regex = re.compile(pattern)
-    placed, problems, owner = [], [], {}
-    with zipfile.ZipFile(zip_path) as archive:
-        for info in archive.infolist():
-            name = info.filename
-            if info.is_dir() or "__MACOSX" in name or Path(name).name.startswith("."):
-                continue
-            match = regex.match(name)
-            groups = match.groupdict() if match else {}
-            student = groups.get("student") or groups.get("student2")
-            filename = groups.get("file") or groups.get("file2")
-            if not student or not filename:
-                problems.append((name, "the name does not say which student it belongs to (see --pattern)"))
-                continue
-            if not filename.endswith(".ipynb"):
-                problems.append((name, f"not a notebook: the lesson expects {notebook}"))
-                continue
-            if re.sub(r"(-\d+|\s*\(\d+\))(?=\.ipynb$)", "", filename) != notebook:
-                problems.append((name, f"a notebook named {filename}: the lesson expects {notebook}"))
-                continue
-            student = _student_id(student)
-            if student in owner:
-                problems.append((name, f"a second notebook for student {student!r} (the first: {owner[student]})"))
-                continue
-            owner[student] = name
-            placed.append((name, student, notebook, datetime(*info.date_time)))
-    return placed, problems
+def _reason(mode, nlink):
+    if stat.S_ISLNK(mode):
+        return "a symbolic link: only the student's own files are graded"
+    if stat.S_ISREG(mode):
+        if nlink > 1:
+            return f"a hard link ({nlink} names for one file): it may be a file outside submitted/"
+        return None
+    if stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
-def intake(course, zip_path, lesson, pattern=PATTERN, skip=False):
-    """Place every notebook of the zip into submitted/<student>/<lesson>/; return the students."""
-    placed, problems = plan(zip_path, lesson, pattern)
-    if problems and not skip:
-        listing = "\n".join(f"  {name}: {reason}" for name, reason in problems)
-        raise IntakeError(f"{len(problems)} file(s) in {Path(zip_path).name} could not be placed:\n{listing}\n"
-                          "Rename them, pass a --pattern that matches, or --skip-unplaced to take the rest.")
-    with zipfile.ZipFile(zip_path) as archive:
-        for member, student, notebook, date in placed:
-            folder = Path(course) / "submitted" / student / lesson
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / notebook).write_bytes(archive.read(member))
-            (folder / "timestamp.txt").write_text(date.strftime("%Y-%m-%d %H:%M:%S"))
-    return [student for _, student, _, _ in placed], problems
+def unsafe_entries(course, lesson):
+    """[(student, path relative to submitted/, reason)] for entries that must not be graded.
+
+    Nothing is followed: a student folder or lesson folder that is itself a link is reported,
+    and nothing below it is read.
+    """
+    submitted = Path(course) / "submitted"
+    found = []
+    if not submitted.is_dir():
+        return found
+    for student_dir in sorted(submitted.iterdir()):
+        student = student_dir.name
+        for top in (student_dir, student_dir / lesson):
+            try:
+                info = os.lstat(top)
+            except FileNotFoundError:
+                break
+            reason = _reason(info.st_mode, info.st_nlink)
+            if reason or not stat.S_ISDIR(info.st_mode):
+                found.append((student, top.relative_to(submitted).as_posix(), reason or "not a folder"))
+                break
+        else:
+            for root, dirs, files in os.walk(student_dir / lesson):
+                for name in sorted(dirs + files):
+                    path = Path(root) / name
+                    info = os.lstat(path)
+                    reason = _reason(info.st_mode, info.st_nlink)
+                    if reason:
+                        found.append((student, path.relative_to(submitted).as_posix(), reason))
+                # os.walk does not descend into linked folders; they were reported above
+    return found
+
+
+def unreleased(course, lessons):
+    """The lessons of `lessons` that gradebook.db does not know (nbgrader cannot grade them)."""
+    from nbgrader.api import Gradebook
+
+    db = Path(course) / "gradebook.db"
+    if not db.exists():
+        return list(lessons)
+    with Gradebook(f"sqlite:///{db}") as gb:
+        known = {a.name for a in gb.assignments}
+    return [lesson for lesson in lessons if lesson not in known]

@@ -2,13 +2,15 @@
 
 grading/report.csv and grading/report.html list, per student and lesson, the score and every
 finding of the batch (a called reference, refused operations, edited or deleted cells,
-timeouts, dead processes, unreadable files) in one sentence each, and whether the kernels ran in the sandbox.
-grades.csv has one row per student: a column per graded cell (`<lesson>/<cell>`), a total per
-lesson and the overall total.
+timeouts, dead processes, unreadable files) in one sentence each, and whether the answers ran
+in the sandbox. grades.csv is written by `nbgrader export` with the course's exporter
+(grader/plugins.py).
 """
 import csv
 import html
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from .batch import GRADING, db_url
@@ -38,26 +40,12 @@ def _scores(course):
 
 
 def write_grades(course, path="grades.csv"):
-    """One row per student: a column per graded cell, a total per lesson, and the total."""
-    scores, cells = _scores(course)
-    lessons = sorted({lesson for _, lesson in scores})
-    columns = [f"{lesson}/{cell}" for lesson in lessons for cell in cells[lesson]] + [f"{lesson}/total" for lesson in lessons]
-    rows = []
-    for student in sorted({s for s, _ in scores}):
-        row = {"student_id": student}
-        for lesson in lessons:
-            got = scores.get((student, lesson))
-            if got is None:
-                continue
-            row.update({f"{lesson}/{cell}": got.get(cell, 0) for cell in cells[lesson]})
-            row[f"{lesson}/total"] = sum(got.get(cell, 0) for cell in cells[lesson])
-        row["total"] = sum(row.get(f"{lesson}/total", 0) for lesson in lessons)
-        rows.append(row)
+    """grades.csv through `nbgrader export`, so both commands write one layout (the course's
+    exporter in grader/plugins.py: a row per student, a column per graded cell, late penalty and
+    total per lesson, the overall total and the released lessons' maximum)."""
     target = Path(course) / path
-    with open(target, "w", newline="") as f:
-        writer = csv.DictWriter(f, ["student_id", *columns, "total"])
-        writer.writeheader()
-        writer.writerows(rows)
+    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(target)],
+                   cwd=course, check=True, capture_output=True)
     return target
 
 
