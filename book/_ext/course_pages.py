@@ -25,6 +25,7 @@ theme's colour mode starts as "auto" instead of an empty, invalid value, and sph
 configuration script, which Sphinx 7 includes twice, is included once.
 """
 import json
+import os
 import posixpath
 import re
 from datetime import datetime
@@ -46,6 +47,9 @@ PROFILES = ("full", "fast")
 
 
 def setup(app):
+    # Training loops print one summary line instead of a tqdm bar, whose redraws would stay
+    # on the page as lines of stderr (lib/progress.py). Kernels inherit the build's environment.
+    os.environ.setdefault("COURSE_PROGRESS", "summary")
     app.add_node(LessonResultsNode)
     app.add_directive("lesson-results", LessonResults)
     app.add_directive("book-build-times", BookBuildTimes)
