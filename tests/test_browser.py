@@ -245,6 +245,16 @@ def test_colab_link_opens_the_lessons_student_notebook(visits):
         assert_student_notebook(lesson, path.read_text())
 
 
+def test_every_colab_link_opens_a_notebook(visits):
+    """Colab opens only notebooks: no page links it to a Markdown page or a missing file."""
+    for path, visit in visits.items():
+        for href in visit["links"]:
+            if "colab.research.google.com" in href:
+                target = ROOT / href.split("/blob/main/", 1)[1]
+                assert target.suffix == ".ipynb" and target.is_file(), f"{path}: Colab opens {target}"
+                nbformat.validate(nbformat.read(target, as_version=4))
+
+
 def assert_student_notebook(lesson, text):
     """`text` is a valid notebook, the lesson's student edition: stubs, no answers."""
     notebook = nbformat.reads(text, as_version=4)
@@ -262,6 +272,7 @@ def test_every_lesson_page_offers_its_student_notebook(site, browser, visits):
             links = visit.page.locator(".dropdown-download-buttons a[href$='.ipynb']")
             assert links.count() == 1, f"{lesson}: {links.count()} notebook downloads in the download menu"
             href = links.first.evaluate("a => a.href")
+            assert links.first.get_attribute("download") is not None, f"{lesson}: the link opens the notebook, not saves it"
             assert href.endswith(f"/{lesson}/{notebook_name(lesson)}.ipynb"), f"{lesson}: the download is {href}"
             response = visit.page.request.get(href)
             assert response.ok, f"{lesson}: {href}: HTTP {response.status}"

@@ -60,7 +60,15 @@ def setup(app):
     app.connect("build-finished", write_exec_data)
     app.connect("config-inited", start_in_auto_colour_mode)
     app.connect("html-page-context", drop_repeated_scripts)
+    app.connect("html-page-context", launch_lessons_only, priority=502)  # after the theme's (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+
+
+def launch_lessons_only(app, pagename, templatename, context, doctree):
+    """Colab opens notebooks; the theme also offers it on executed Markdown pages (the performance
+    page), where it would open a .md file that Colab cannot run. Only lessons keep the button."""
+    if not LESSON_DOC.match(pagename) and "header_buttons" in context:
+        context["header_buttons"] = [b for b in context["header_buttons"] if b.get("label") != "launch-buttons"]
 
 
 def start_in_auto_colour_mode(app, config):
