@@ -117,6 +117,8 @@ def main():
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     os.environ["COURSE_PROFILE"] = args.profile
+    # The pages executed here before the build print what they print in it (see course_pages).
+    os.environ.setdefault("COURSE_PROGRESS", "summary")
 
     build_dir = args.output / "_build"
     path = args.json or ROOT / "bench" / "results" / f"book_build_{args.profile}.json"

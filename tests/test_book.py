@@ -60,9 +60,19 @@ def test_exercises_show_the_stub_and_never_the_solution(html):
         assert "BEGIN SOLUTION" not in page and "HIDDEN TESTS" not in page
 
 
-def test_no_notebook_source_is_published(html):
-    assert not list(html.rglob("_sources/**/*.ipynb"))
-    assert not list(html.rglob("*.md.txt"))
+def test_published_sources_are_the_student_edition(html):
+    """The download button serves _sources/: each lesson's student notebook, byte for byte."""
+    lessons = [Path("book") / lesson / f"{notebook_name(lesson)}.ipynb" for lesson in LESSONS]
+    for path in lessons:
+        published = html / "_sources" / path
+        assert published.is_file(), f"{path} is not offered for download"
+        assert published.read_text() == (ROOT / path).read_text(), f"{path}: the published copy differs"
+    # Besides the lessons, only notebooks MyST-NB makes from Markdown pages (the performance page).
+    for published in html.rglob("_sources/**/*"):
+        if published.is_file():
+            text = published.read_text()
+            assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, f"{published} holds answers"
+    assert not list(html.rglob("_sources/solutions"))
 
 
 def test_pages_state_their_profile(html):
@@ -112,6 +122,46 @@ def test_reproduction_page_copies_each_lessons_results_and_profile(html):
             assert copied, f"{lesson}: its results table is not on the reproduction page"
         else:
             assert "displays no table of results" in _text(section)
+
+
+def test_progress_bars_print_one_line_and_no_stderr(html):
+    """tqdm's redraws would stay on the page as lines of stderr; the build prints one summary line."""
+    for lesson in LESSONS:
+        page = (html / "book" / lesson / f"{notebook_name(lesson)}.html").read_text()
+        assert "output stderr" not in page, f"{lesson}: a cell wrote to stderr"
+        assert not re.search(r"\d+%\|", page), f"{lesson}: a progress bar is drawn on the page"
+    mlp = (html / "book" / "03-mlp" / "mlp.html").read_text()
+    assert re.search(r"training: [\d,]+/[\d,]+ steps in [\d.]+ s", mlp), "the training loop printed no summary line"
+
+
+def test_mathjax_is_served_by_the_book(html):
+    page = (html / "book" / "01-micrograd" / "micrograd.html").read_text()
+    scripts = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', page, re.IGNORECASE)
+    assert scripts and all("://" not in src for src in scripts), f"MathJax is loaded from {scripts}"
+    assert (html / "book" / "01-micrograd" / scripts[0].split("?")[0]).resolve().is_file()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+def test_bibliography_lists_every_work_and_the_pages_cite_them(html):
+    entries = re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), re.MULTILINE)
+    bibliography = (html / "book" / "bibliography.html").read_text()
+    listed = re.findall(r'<div class="citation" id="([^"]+)"', bibliography)
+    assert len(listed) == len(entries) >= 9, f"{len(listed)} works listed, {len(entries)} in references.bib"
+    for words in ("Neural Networks: Zero to Hero", "A neural probabilistic language model", "Batch normalization",
+                  "Delving deep into rectifiers", "WaveNet", "Attention is all you need", "rare words with subword units",
+                  "unsupervised multitask learners", "SentencePiece"):
+        assert words.lower() in _text(bibliography).lower(), f"the bibliography lacks {words!r}"
+    cited = set()
+    for page in (html / "book").glob("*.html"):
+        cited |= set(re.findall(r'href="bibliography\.html#([^"]+)"', page.read_text()))
+    assert cited == set(listed), f"works that no page cites: {set(listed) - cited}"
+
+
+def test_introduction_names_the_lecture_series_and_links_each_lecture(html):
+    intro = (html / "book" / "intro.html").read_text()
+    assert "Neural Networks: Zero to Hero" in intro and "Andrej Karpathy" in intro
+    lectures = re.findall(r'href="https://www\.youtube\.com/watch\?v=([\w-]{11})"', intro)
+    assert len(set(lectures)) == len(LESSONS) == 8, f"the introduction links {len(set(lectures))} lectures"
 
 
 def test_performance_page_shows_build_times(html):

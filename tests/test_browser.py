@@ -2,12 +2,16 @@
 
 The book (the fast-profile build that tests/test_book.py makes, shared through the xdist group
 "book") is served on localhost and opened in headless Chromium, driven by Playwright with the
-system's browser (/usr/bin/chromium; no browser download). The test runs offline: requests
-to other hosts (the MathJax script from its CDN) are answered with an empty script and listed.
-Every page is screenshotted into _build/screenshots/.
+system's browser (/usr/bin/chromium; no browser download). The network is cut as on a train:
+every request to another host is blocked, and a page that makes one fails the test, because
+offline it would lose whatever it asked for. The book serves its own MathJax, so every
+formula must render: no raw TeX in a page's visible text and no MathJax error. Every page is
+screenshotted into _build/screenshots/; _build/browser-report.json records each page's
+formulas (rendered / total), weight and blocked requests.
 """
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -29,8 +33,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 FULL_PAGE = os.environ.get("SCREENSHOTS_FULL_PAGE") == "1"  # whole pages, for a visual review
-# Hosts a page may reach besides the book itself; offline they get an empty answer.
-EXTERNAL_OK = {"cdn.jsdelivr.net"}  # MathJax
+REPORT = ROOT / "_build" / "browser-report.json"
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
 COLAB = "https://colab.research.google.com/github/scalars-to-gpt/course/blob/main/book/{lesson}/{name}.ipynb"
 
 
@@ -71,14 +75,14 @@ def browser(site, tmp_path_factory):
         context = pw.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
             headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
-        context.external_requests = set()
+        context.blocked_requests = []
 
         def route(route):
-            host = re.match(r"https?://([^/:]+)", route.request.url).group(1)
-            if host in ("127.0.0.1", "localhost"):
+            match = re.match(r"[a-z-]+://([^/:]+)", route.request.url)
+            if match and match.group(1) in LOCAL_HOSTS:
                 return route.continue_()
-            context.external_requests.add(host)
-            route.fulfill(status=200, body="", content_type="application/javascript")
+            context.blocked_requests.append(route.request.url)
+            route.abort("blockedbyclient")
 
         context.route("**/*", route)
         yield context
@@ -98,6 +102,35 @@ def lesson_page(lesson, visits=None):
     return path
 
 
+# Waits for MathJax to finish typesetting (if it loaded at all), then counts the page's formulas
+# (Sphinx writes each as an element of class "math"), the ones MathJax rendered without an
+# error, the error nodes, and any TeX left in the visible text outside code.
+MATH_REPORT = r"""async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        await MathJax.startup.promise;
+    }
+    const formulas = [...document.querySelectorAll('.math')];
+    const rendered = formulas.filter(el => el.querySelector('mjx-container') && !el.querySelector('mjx-merror'));
+    const errors = [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
+        .map(el => el.getAttribute('data-mjx-error') || el.textContent);
+    const skip = 'pre, code, script, style, textarea, mjx-container, .highlight';
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const texts = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (el && !el.closest(skip) && el.checkVisibility()) texts.push(node.textContent);
+    }
+    const text = texts.join(' ');
+    const tex = /\\\(|\\\[|\\begin\{|\$\$|\$[^$\s](?:[^$]{0,200}?[^$\s])?\$/g;
+    const raw = [...new Set([...text.matchAll(tex)].map(m => text.slice(Math.max(0, m.index - 30), m.index + 50)))];
+    // Bytes the page loaded. Playwright turns the HTTP cache off while it routes requests, so
+    // this is a page's whole weight, as a reader's first visit would fetch it.
+    const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+    const transferred = entries.reduce((sum, e) => sum + (e.transferSize || 0), 0);
+    return {total: formulas.length, rendered: rendered.length, errors: errors, raw_tex: raw, transferred: transferred};
+}"""
+
+
 class Visit:
     """One page opened in the browser, with the errors it logged."""
 
@@ -110,6 +143,7 @@ class Visit:
         self.page.on("response", lambda r: self.errors.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
         self.page.goto(url, wait_until="load")
         self.page.wait_for_load_state("networkidle")
+        self.math = self.page.evaluate(MATH_REPORT)
 
     def broken_images(self):
         return self.page.evaluate("""() => [...document.images]
@@ -130,6 +164,7 @@ def visits(site, browser):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     results = {}
     for path in page_paths(html):
+        blocked_before = len(browser.blocked_requests)
         visit = Visit(browser, f"{base}/{path}")
         shot = SCREENSHOTS / path.replace(".html", ".png")
         shot.parent.mkdir(parents=True, exist_ok=True)
@@ -141,17 +176,47 @@ def visits(site, browser):
             "images": visit.image_count(),
             "links": visit.page.eval_on_selector_all("a[href]", "els => els.map(a => a.href)"),
             "screenshot": shot,
+            "math": visit.math,
+            "blocked": browser.blocked_requests[blocked_before:],
         }
         visit.close()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({path: {"formulas_total": v["math"]["total"], "formulas_rendered": v["math"]["rendered"],
+                                         "bytes": v["math"]["transferred"], "blocked_requests": v["blocked"]}
+                                  for path, v in results.items()}, indent=1))
     return results
 
 
-def test_every_page_opens_without_console_errors(visits, browser):
+def test_every_page_opens_without_console_errors(visits):
     assert len(visits) >= len(LESSONS) + 2
     for path, visit in visits.items():
         assert not visit["errors"], f"{path}: {visit['errors']}"
-    assert browser.external_requests <= EXTERNAL_OK, (
-        f"pages reach hosts the book does not know: {browser.external_requests - EXTERNAL_OK}")
+
+
+def test_no_page_requests_anything_from_another_site(visits, browser):
+    blocked = {path: visit["blocked"] for path, visit in visits.items() if visit["blocked"]}
+    assert not blocked, f"pages that need the network (blocked here, lost offline): {blocked}"
+    assert not browser.blocked_requests, browser.blocked_requests
+
+
+def test_every_formula_renders_offline(visits):
+    total = sum(v["math"]["total"] for v in visits.values())
+    rendered = sum(v["math"]["rendered"] for v in visits.values())
+    print(f"formulas rendered: {rendered} / {total} on {sum(bool(v['math']['total']) for v in visits.values())} pages")
+    for path, visit in visits.items():
+        math = visit["math"]
+        assert not math["errors"], f"{path}: MathJax could not typeset: {math['errors'][:3]}"
+        assert not math["raw_tex"], f"{path}: TeX shown as text: {math['raw_tex'][:3]}"
+        assert math["rendered"] == math["total"], f"{path}: {math['rendered']} of {math['total']} formulas rendered"
+    # The lessons are full of formulas; none found means the check is looking in the wrong place.
+    assert total >= 100, f"only {total} formulas in the whole book"
+
+
+def test_page_weights_are_measured(visits):
+    """Each page's weight: everything it loads (theme, scripts, fonts, images), cache off."""
+    for path, visit in visits.items():
+        print(f"{visit['math']['transferred'] / 1e3:8.0f} kB  {path}")
+        assert visit["math"]["transferred"] > 0, f"{path}: no transfer measured"
 
 
 def test_every_image_and_drawing_loads(visits):
@@ -174,9 +239,84 @@ def test_colab_link_opens_the_lessons_student_notebook(visits):
         name = notebook_name(lesson)
         colab = [href for href in visits[lesson_page(lesson, visits)]["links"] if "colab.research.google.com" in href]
         assert colab == [COLAB.format(lesson=lesson, name=name)], f"{lesson}: Colab links {colab}"
-        # ... and the notebook it opens is the student edition, in the repository at that path.
-        notebook = student_path(lesson).read_text()
-        assert "raise NotImplementedError()" in notebook and "BEGIN SOLUTION" not in notebook
+        # Colab opens the file at that path of the repository: it is the lesson's student notebook.
+        path = ROOT / colab[0].split("/blob/main/", 1)[1]
+        assert path == student_path(lesson) and path.is_file(), f"{lesson}: Colab opens {path}"
+        assert_student_notebook(lesson, path.read_text())
+
+
+def test_every_colab_link_opens_a_notebook(visits):
+    """Colab opens only notebooks: no page links it to a Markdown page or a missing file."""
+    for path, visit in visits.items():
+        for href in visit["links"]:
+            if "colab.research.google.com" in href:
+                target = ROOT / href.split("/blob/main/", 1)[1]
+                assert target.suffix == ".ipynb" and target.is_file(), f"{path}: Colab opens {target}"
+                nbformat.validate(nbformat.read(target, as_version=4))
+
+
+def assert_student_notebook(lesson, text):
+    """`text` is a valid notebook, the lesson's student edition: stubs, no answers."""
+    notebook = nbformat.reads(text, as_version=4)
+    nbformat.validate(notebook)
+    student = nbformat.read(student_path(lesson), as_version=4)
+    assert [c.source for c in notebook.cells] == [c.source for c in student.cells], f"{lesson}: not the student edition"
+    assert "raise NotImplementedError()" in text and "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+
+
+def test_every_lesson_page_offers_its_student_notebook(site, browser, visits):
+    base, _ = site
+    for lesson in LESSONS:
+        visit = Visit(browser, f"{base}/{lesson_page(lesson, visits)}")
+        try:
+            links = visit.page.locator(".dropdown-download-buttons a[href$='.ipynb']")
+            assert links.count() == 1, f"{lesson}: {links.count()} notebook downloads in the download menu"
+            href = links.first.evaluate("a => a.href")
+            assert links.first.get_attribute("download") is not None, f"{lesson}: the link opens the notebook, not saves it"
+            assert href.endswith(f"/{lesson}/{notebook_name(lesson)}.ipynb"), f"{lesson}: the download is {href}"
+            response = visit.page.request.get(href)
+            assert response.ok, f"{lesson}: {href}: HTTP {response.status}"
+            assert_student_notebook(lesson, response.text())
+        finally:
+            visit.close()
+
+
+LABELS = {"tag_exercise": "Exercise", "tag_test": "Test", "tag_predict": "Predict"}
+
+
+def expected_labels(lesson):
+    """The number of cells of each label in the lesson's student notebook."""
+    counts = dict.fromkeys(LABELS, 0)
+    for cell in nbformat.read(student_path(lesson), as_version=4).cells:
+        meta, tags = nbgrader_meta(cell), cell.get("metadata", {}).get("tags", [])
+        if meta.get("solution") or "exercise" in tags:
+            counts["tag_exercise"] += 1
+        elif meta.get("grade") or "test" in tags:
+            counts["tag_test"] += 1
+        elif "predict" in tags:
+            counts["tag_predict"] += 1
+    return counts
+
+
+def test_exercise_test_and_predict_cells_carry_a_visible_label(site, browser, visits):
+    base, _ = site
+    for lesson in LESSONS:
+        visit = Visit(browser, f"{base}/{lesson_page(lesson, visits)}")
+        try:
+            for css_class, count in expected_labels(lesson).items():
+                labels = visit.page.eval_on_selector_all(f".cell.{css_class}", """els => els.map(el => {
+                    const before = getComputedStyle(el, '::before');
+                    return {label: before.content, shown: before.display !== 'none' && el.checkVisibility(),
+                            rule: getComputedStyle(el).borderLeftWidth};
+                })""")
+                assert len(labels) == count, f"{lesson}: {len(labels)} cells of class {css_class}, {count} in the notebook"
+                for i, label in enumerate(labels):
+                    assert label["label"] == f'"{LABELS[css_class]}"' and label["shown"], (
+                        f"{lesson}: {css_class} cell {i + 1} shows the label {label['label']}")
+                    assert label["rule"] != "0px", f"{lesson}: {css_class} cell {i + 1} is not set apart"
+            assert expected_labels(lesson)["tag_exercise"] >= 1, f"{lesson} has no exercise"
+        finally:
+            visit.close()
 
 
 def test_search_finds_backpropagation(site, browser):

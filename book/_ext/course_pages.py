@@ -25,6 +25,7 @@ theme's colour mode starts as "auto" instead of an empty, invalid value, and sph
 configuration script, which Sphinx 7 includes twice, is included once.
 """
 import json
+import os
 import posixpath
 import re
 from datetime import datetime
@@ -46,6 +47,9 @@ PROFILES = ("full", "fast")
 
 
 def setup(app):
+    # Training loops print one summary line instead of a tqdm bar, whose redraws would stay
+    # on the page as lines of stderr (lib/progress.py). Kernels inherit the build's environment.
+    os.environ.setdefault("COURSE_PROGRESS", "summary")
     app.add_node(LessonResultsNode)
     app.add_directive("lesson-results", LessonResults)
     app.add_directive("book-build-times", BookBuildTimes)
@@ -56,7 +60,15 @@ def setup(app):
     app.connect("build-finished", write_exec_data)
     app.connect("config-inited", start_in_auto_colour_mode)
     app.connect("html-page-context", drop_repeated_scripts)
+    app.connect("html-page-context", launch_lessons_only, priority=502)  # after the theme's (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+
+
+def launch_lessons_only(app, pagename, templatename, context, doctree):
+    """Colab opens notebooks; the theme also offers it on executed Markdown pages (the performance
+    page), where it would open a .md file that Colab cannot run. Only lessons keep the button."""
+    if not LESSON_DOC.match(pagename) and "header_buttons" in context:
+        context["header_buttons"] = [b for b in context["header_buttons"] if b.get("label") != "launch-buttons"]
 
 
 def start_in_auto_colour_mode(app, config):

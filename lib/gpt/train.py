@@ -31,11 +31,11 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
 from lib.data import read_text
 from lib.gpt.data import CharTokenizer, estimate_loss, get_batch, train_val_split
 from lib.gpt.model import GPT, GPTConfig
+from lib.progress import progress_bar
 
 CHECKPOINT_NAME = "ckpt.pt"
 CHECKPOINT_KEYS = {"model", "optimizer", "preset", "step", "history", "rng", "elapsed_s", "cpu_s", "chars"}
@@ -304,8 +304,8 @@ def train(preset, *, device="cpu", out_dir=None, resume=False, progress=True, ma
     cfg = preset.model
     splits = {"train": train_data, "val": val_data}
     wall_start, cpu_start = time.perf_counter(), time.process_time()
-    bar = tqdm(total=max_iters, initial=min(start_step, max_iters), disable=not progress or rank != 0,
-               desc=f"GPT {model.num_parameters() / 1e6:.2f}M", unit="step", dynamic_ncols=True)
+    bar = progress_bar(max_iters, initial=min(start_step, max_iters), disable=not progress or rank != 0, auto=True,
+                       desc=f"GPT {model.num_parameters() / 1e6:.2f}M", unit="step", dynamic_ncols=True)
 
     for step in range(start_step, max_iters + 1):
         evaluate = step % preset.eval_interval == 0 or step == max_iters

@@ -15,7 +15,8 @@ import contextlib
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
+
+from lib.progress import progress_bar
 
 LECTURE_SEED = 2147483647  # the seed the lectures give every torch.Generator
 PROGRESS_EVERY = 1000  # steps between progress-bar updates: a redraw per step would cost more than the step
@@ -91,7 +92,7 @@ def _training_progress(steps, progress, num_threads):
     threads_before = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
-    bar = tqdm(total=steps, disable=not progress, unit="step", mininterval=1.0)
+    bar = progress_bar(steps, disable=not progress, unit="step", mininterval=1.0)
     run = _TrainingRun(bar)
     try:
         yield run
