@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from . import sandbox
+from . import intake, sandbox
 from .normalise import Finding, read_submission
 
 GRADING = "grading"  # the grader's folder in the course: inputs, findings, report
@@ -54,7 +54,12 @@ def prepare(course, lesson, student, release):
         if len(others) == 1:
             path = others[0]
             findings.append(Finding("renamed notebook", "", f"the notebook was submitted as {path.name}: it was graded."))
-    submitted, problem = read_submission(path) if path.exists() else (None, f"no {name}.ipynb was submitted")
+    unsafe = intake.unsafe_entries(course, lesson, students=[student])
+    if unsafe:  # nothing of it is read: a link may lead anywhere
+        findings += [Finding("unsafe file", "", f"{where} is {why}") for _, where, why in unsafe]
+        submitted, problem = None, "the submission holds files that are not the student's own"
+    else:
+        submitted, problem = read_submission(path) if path.exists() else (None, f"no {name}.ipynb was submitted")
     if submitted is None:
         findings.append(Finding("unreadable notebook", "", f"{problem}: it was graded as a blank notebook."))
         submitted = release

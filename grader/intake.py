@@ -61,8 +61,9 @@ def _reason(mode, nlink):
     return "not a regular file"
 
 
-def unsafe_entries(course, lesson):
-    """[(student, path relative to submitted/, reason)] for entries that must not be graded.
+def unsafe_entries(course, lesson, students=None):
+    """[(student, path relative to submitted/, reason)] for entries that must not be graded
+    (of every student, or of `students`).
 
     Nothing is followed: a student folder or lesson folder that is itself a link is reported,
     and nothing below it is read.
@@ -73,6 +74,8 @@ def unsafe_entries(course, lesson):
         return found
     for student_dir in sorted(submitted.iterdir()):
         student = student_dir.name
+        if students is not None and student not in students:
+            continue
         for top in (student_dir, student_dir / lesson):
             try:
                 info = os.lstat(top)

@@ -30,7 +30,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Enum, Integer, List
 
-from . import cells, references, sandbox, testing
+from . import cells, intake, references, sandbox, testing
 from .normalise import Finding, grade_id, is_answer, normalise, read_submission
 
 SUMMARY = "application/vnd.scalars-to-gpt.grading+json"
@@ -78,7 +78,12 @@ class Judge(Execute):
         source = nbformat.read(course / coursedir.source_directory / lesson / f"{name}.ipynb", as_version=4)
         path = Path(coursedir.format_path(coursedir.submitted_directory, student, lesson)) / f"{name}.ipynb"
         findings = []
-        submitted, problem = read_submission(path) if path.exists() else (None, f"no {name}.ipynb was submitted")
+        unsafe = intake.unsafe_entries(course, lesson, students=[student]) if Path(os.path.abspath(path)).is_relative_to(
+            course / "submitted") else []
+        if unsafe:  # nothing of it is read: a link may lead anywhere
+            submitted, problem = None, "; ".join(f"{where} is {why}" for _, where, why in unsafe)
+        else:
+            submitted, problem = read_submission(path) if path.exists() else (None, f"no {name}.ipynb was submitted")
         if submitted is None:
             findings.append(Finding("unreadable notebook", "", f"{problem}: it was graded as a blank notebook."))
             submitted = release

@@ -6,6 +6,7 @@ fraction of its points, the finding kinds the report must show). Lesson 1 has tw
 test-tanh-backward, test-pow-backward).
 """
 import copy
+import os
 
 import nbformat
 
@@ -104,6 +105,10 @@ def build(answered, blank, neuron_answer, course, listen_port):
                           set(), {"output truncated"})
     cases["k12-invalid-json"] = (b'{"cells": [', NEURON_TESTS | VALUE_TESTS, {"unreadable notebook"})
     cases["k12-empty-file"] = (b"", NEURON_TESTS | VALUE_TESTS, {"unreadable notebook"})
+    # links to the solutions: never followed, graded as blank, reported
+    source = course / "solutions" / LESSON / "micrograd.ipynb"
+    cases["k13-symlink"] = (lambda path: path.symlink_to(source), NEURON_TESTS | VALUE_TESTS, {"unsafe file"})
+    cases["k13-hardlink"] = (lambda path: os.link(source, path), NEURON_TESTS | VALUE_TESTS, {"unsafe file"})
     cases["z-blank"] = (blank, NEURON_TESTS | VALUE_TESTS, set())
     return cases
 
@@ -112,7 +117,9 @@ def write(nb, course, student):
     folder = course / "submitted" / student / LESSON
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "micrograd.ipynb"
-    if isinstance(nb, bytes):
+    if callable(nb):
+        nb(path)
+    elif isinstance(nb, bytes):
         path.write_bytes(nb)
     else:
         nbformat.write(nb, path)
