@@ -8,8 +8,9 @@ import os
 import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor, Preprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
+                                    OverwriteKernelspec, SaveAutoGrades)
 from traitlets import Bool
 
 # The grader's kernel sandbox lives in grader/ beside this file; a throwaway copy of the
@@ -20,7 +21,7 @@ if not os.path.isdir(os.path.join(_here, "grader")):
     _here_repo = os.path.dirname(os.path.dirname(os.path.abspath(lib.__file__)))
     sys.path.insert(0, _here_repo)
 sys.path.insert(0, _here)
-from grader.judge import Judge  # noqa: E402
+from grader.judge import Judge, Rebuild  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -65,6 +66,11 @@ c.Execute.timeout = 60
 # The judge (grader/judge.py) runs the tests in a kernel of their own and each exercise's
 # answer in a fresh bubblewrap sandbox (grader/sandbox.py), unless GRADER_SANDBOX=off, which
 # only `make autograde SANDBOX=off` sets and the grading report then prints.
+# nbgrader stops on some malformed submissions (duplicated graded cells) before any grading:
+# the first sanitizing step hands it the rebuilt notebook instead (grader/judge.py).
+c.Autograde.sanitize_preprocessors = [
+    Rebuild, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     Judge, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,

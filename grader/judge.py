@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum, Integer, List
 
 from . import cells, intake, references, sandbox, testing
@@ -58,6 +58,38 @@ def with_hidden_tests_quiet(source):
     return f"{before}\n__judge__.hidden({(match.group(1) + rest)!r})\n"
 
 
+def rebuild(config, resources):
+    """The submission rebuilt from the release with the student's answers and the hidden tests,
+    and what was found on the way: (course, lesson, student, notebook, release, source, findings)."""
+    info = resources["nbgrader"]
+    lesson, name, student = info["assignment"], info["notebook"], info["student"]
+    coursedir = CourseDirectory(config=config)
+    course = Path(coursedir.root).resolve()
+    release = nbformat.read(course / coursedir.release_directory / lesson / f"{name}.ipynb", as_version=4)
+    source = nbformat.read(course / coursedir.source_directory / lesson / f"{name}.ipynb", as_version=4)
+    path = Path(os.path.abspath(coursedir.format_path(coursedir.submitted_directory, student, lesson))) / f"{name}.ipynb"
+    findings = []
+    unsafe = intake.unsafe_entries(course, lesson, students=[student]) if path.is_relative_to(course / "submitted") else []
+    if unsafe:  # nothing of it is read: a link may lead anywhere
+        submitted, problem = None, "; ".join(f"{where} is {why}" for _, where, why in unsafe)
+    else:
+        submitted, problem = read_submission(path) if path.exists() else (None, f"no {name}.ipynb was submitted")
+    if submitted is None:
+        findings.append(Finding("unreadable notebook", "", f"{problem}: it was graded as a blank notebook."))
+        submitted = release
+    graded, _, structural = normalise(submitted, release, source)
+    return course, lesson, student, graded, release, source, findings + structural
+
+
+class Rebuild(NbGraderPreprocessor):
+    """nbgrader's first sanitizing step: the notebook nbgrader reads is the rebuilt one, so a
+    submission with duplicated, deleted or retyped cells cannot stop nbgrader (the judge
+    reports what was changed)."""
+
+    def preprocess(self, nb, resources):
+        return rebuild(self.config, resources)[3], resources
+
+
 class Judge(Execute):
     """nbgrader's Execute, judging each exercise by behaviour (see the module docstring)."""
 
@@ -70,25 +102,7 @@ class Judge(Execute):
     extra_arguments = List(["--HistoryManager.enabled=False"]).tag(config=True)
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        lesson, name, student = info["assignment"], info["notebook"], info["student"]
-        coursedir = CourseDirectory(config=self.config)
-        course = Path(coursedir.root).resolve()
-        release = nbformat.read(course / coursedir.release_directory / lesson / f"{name}.ipynb", as_version=4)
-        source = nbformat.read(course / coursedir.source_directory / lesson / f"{name}.ipynb", as_version=4)
-        path = Path(coursedir.format_path(coursedir.submitted_directory, student, lesson)) / f"{name}.ipynb"
-        findings = []
-        unsafe = intake.unsafe_entries(course, lesson, students=[student]) if Path(os.path.abspath(path)).is_relative_to(
-            course / "submitted") else []
-        if unsafe:  # nothing of it is read: a link may lead anywhere
-            submitted, problem = None, "; ".join(f"{where} is {why}" for _, where, why in unsafe)
-        else:
-            submitted, problem = read_submission(path) if path.exists() else (None, f"no {name}.ipynb was submitted")
-        if submitted is None:
-            findings.append(Finding("unreadable notebook", "", f"{problem}: it was graded as a blank notebook."))
-            submitted = release
-        graded, answers, structural = normalise(submitted, release, source)
-        findings += structural
+        course, lesson, student, graded, release, source, findings = rebuild(self.config, resources)
         plan, placement = self.plan(graded, release, source, lesson, course)
         self.timeout_func = self.cell_timeout
 
