@@ -95,9 +95,10 @@ def read_outcomes(course):
     return outcomes, exercises
 
 
-def mistake_rows(outcomes):
-    """One CSV row per lesson, exercise and mistake (the most frequent first)."""
-    graded = defaultdict(set)
+def mistake_rows(outcomes, submitted=None):
+    """One CSV row per lesson, exercise and mistake (the most frequent first). `submitted`:
+    {lesson: students} of the gradebook, who count as graded even without a graded notebook."""
+    graded = defaultdict(set, {lesson: set(students) for lesson, students in (submitted or {}).items()})
     failing, named, visible, hidden = defaultdict(set), defaultdict(set), defaultdict(set), defaultdict(set)
     for o in outcomes:
         graded[o.lesson].add(o.student)
@@ -134,12 +135,13 @@ def hidden_failures(outcomes):
 
 
 def read_scores(course, exercises):
-    """{lesson: {part: ([score per student], maximum)}}, parts being the exercises and "lesson total"."""
+    """{lesson: {part: ([score per student], maximum)}}, parts being the exercises and "lesson total",
+    and {lesson: the students with a submission}."""
     from nbgrader.api import Gradebook
 
     if not (Path(course) / "gradebook.db").exists():
-        return {}
-    scores = {}
+        return {}, {}
+    scores, submitted = {}, defaultdict(set)
     with Gradebook(db_url(course)) as gb:
         for assignment in gb.assignments:
             owner = exercises.get(assignment.name, {})
@@ -153,11 +155,12 @@ def read_scores(course, exercises):
                     for grade in notebook.grades:
                         got[owner.get(grade.cell.name, grade.cell.name)] += grade.score or 0
                 per_student.append(got)
+                submitted[assignment.name].add(submission.student.id)
             if per_student:
                 parts = {part: ([s[part] for s in per_student], top) for part, top in maximum.items()}
                 parts["lesson total"] = ([sum(s.values()) for s in per_student], sum(maximum.values()))
                 scores[assignment.name] = parts
-    return scores
+    return scores, submitted
 
 
 def limit_hits(course):
@@ -206,6 +209,7 @@ def score_histograms(lesson, parts):
         step = max(1.0, maximum / 20)  # a bar per point, or 20 bars when the maximum is larger
         edges = [step * (i - 0.5) for i in range(int(maximum / step) + 2)]
         axes.hist(values, bins=edges, color="#55a868", edgecolor="white")
+        axes.set_xlim(edges[0], edges[-1])
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.set(title=part, xlabel=f"score (out of {maximum:g})", ylabel="students")
     for axes in figure.axes[len(parts):]:
@@ -263,9 +267,9 @@ def limits_section(hits):
 def write_analytics(course):
     """grading/analytics.csv and grading/analytics.html; returns their paths."""
     outcomes, exercises = read_outcomes(course)
-    rows = mistake_rows(outcomes)
+    scores, submitted = read_scores(course, exercises)
+    rows = mistake_rows(outcomes, submitted)
     hidden = hidden_failures(outcomes)
-    scores = read_scores(course, exercises)
     out = Path(course) / GRADING
     out.mkdir(exist_ok=True)
     with open(out / "analytics.csv", "w", newline="") as f:

@@ -129,6 +129,11 @@ def analysed(tmp_path_factory, monkeymodule):
                                    for kind, cell in findings.get(student, [])]}
             (course / "grading" / "findings" / LESSON).mkdir(parents=True, exist_ok=True)
             (course / "grading" / "findings" / LESSON / f"{student}.json").write_text(json.dumps(record))
+        # A submission nbgrader recorded without a graded notebook still counts as graded.
+        gb.update_or_create_student("fay")
+        for nb in gb.add_submission(LESSON, "fay").notebooks:
+            for grade in nb.grades:
+                grade.auto_score = 0
         gb.db.commit()
     run_tool(sys.executable, "-m", "grader", "--course", str(course), "report", cwd=ROOT)  # make report
     with open(course / "grading" / "analytics.csv") as f:
@@ -146,10 +151,10 @@ def test_each_diagnosed_mistake_is_counted_once_per_student(analysed):
     # bob and eve (whose message is only in the traceback) dropped the chain rule; it names
     # several gradients in one message, and still counts once per student.
     assert counts(rows["ex-neuron-grads", CHAIN_RULE]) == dict(
-        students=2, in_visible_tests=2, in_hidden_tests=0, students_failing_exercise=4, students_graded=5)
+        students=2, in_visible_tests=2, in_hidden_tests=0, students_failing_exercise=4, students_graded=6)
     assert counts(rows["ex-neuron-grads", TANH_ITSELF])["students"] == 1
     assert counts(rows["ex-value-backward", EXP_OVERWRITES]) == dict(
-        students=1, in_visible_tests=0, in_hidden_tests=1, students_failing_exercise=4, students_graded=5)
+        students=1, in_visible_tests=0, in_hidden_tests=1, students_failing_exercise=4, students_graded=6)
 
 
 def test_failures_without_a_diagnosis_get_a_row_of_their_own(analysed):
@@ -182,9 +187,9 @@ def test_hidden_tests_failed_most_and_limits_hit(analysed):
 def test_score_distribution(analysed):
     _, _, page = analysed
     text = " ".join(text_of(page).split())
-    # part, out of, students, median, zero, full marks: ada 9, bob 4, cy 4, dee 0, eve 4
-    assert "lesson total 9 5 4 1 1" in text
-    assert "ex-neuron-grads 3 5 0 4 1" in text
+    # part, out of, students, median, zero, full marks: ada 9, bob 4, cy 4, dee 0, eve 4, fay 0
+    assert "lesson total 9 6 4 2 1" in text
+    assert "ex-neuron-grads 3 6 0 5 1" in text
 
 
 def test_page_has_a_captioned_chart_per_question_and_is_linked(analysed):
