@@ -36,7 +36,7 @@ CSV_FIELDS = ["lesson", "exercise", "mistake", "students", "in_visible_tests", "
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class CellOutcome:
     """One graded test cell of one student's notebook."""
 
     lesson: str
@@ -74,7 +74,7 @@ def outcome_of(cell, lesson, student, exercise):
     errors = [failure_text(o) for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     mistakes = frozenset(m.strip() for text in errors for m in DIAGNOSIS.findall(text))
     hidden_only = any(HIDDEN_FAILURE in text for text in errors)
-    return TestOutcome(lesson, student, exercise, _nbgrader(cell)["grade_id"], bool(errors), hidden_only, mistakes)
+    return CellOutcome(lesson, student, exercise, _nbgrader(cell)["grade_id"], bool(errors), hidden_only, mistakes)
 
 
 def read_outcomes(course):
