@@ -31,7 +31,7 @@ def main(argv=None):
     feedback = commands.add_parser("feedback", help="feedback HTML per student, without hidden tests")
     feedback.add_argument("lessons", nargs="*")
     commands.add_parser("grades", help="grades.csv: a column per graded cell and the total")
-    commands.add_parser("report", help="grading/report.csv and report.html")
+    commands.add_parser("report", help="grading/report.csv and report.html, with analytics.html and analytics.csv")
     args = parser.parse_args(argv)
     course = args.course.resolve()
 
@@ -69,6 +69,7 @@ def main(argv=None):
             print(f"{lesson}: {len(results)} graded, {len(flagged)} with findings")
         csv_path, html_path = report.write_report(course)
         print(f"Report: {html_path} and {csv_path}")
+        print(f"What the class got wrong: {html_path.parent / 'analytics.html'}")
     elif args.command == "feedback":
         for lesson in _lessons(course, args.lessons):
             subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback", lesson, "--force"],
@@ -79,6 +80,7 @@ def main(argv=None):
     elif args.command == "report":
         csv_path, html_path = report.write_report(course)
         print(f"Report: {html_path} and {csv_path}")
+        print(f"What the class got wrong: {html_path.parent / 'analytics.html'}")
 
 
 if __name__ == "__main__":

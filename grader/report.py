@@ -3,7 +3,8 @@
 grading/report.csv and grading/report.html list, per student and lesson, the score and every
 finding of the batch (a called reference, refused operations, edited or deleted cells,
 timeouts, dead processes, unreadable files) in one sentence each, and whether the answers ran
-in the sandbox. grades.csv is written by `nbgrader export` with the course's exporter
+in the sandbox; report.html links to grading/analytics.html, the class-wide view of the same run
+(grader/analytics.py). grades.csv is written by `nbgrader export` with the course's exporter
 (grader/plugins.py).
 """
 import csv
@@ -13,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import analytics
 from .batch import GRADING, db_url
 
 
@@ -50,7 +52,8 @@ def write_grades(course, path="grades.csv"):
 
 
 def write_report(course):
-    """grading/report.csv and grading/report.html; returns their paths."""
+    """grading/report.csv and grading/report.html, and the analytics page it links to
+    (grading/analytics.html and .csv); returns the report's two paths."""
     scores, cells = _scores(course)
     records = _findings(course)
     out = Path(course) / GRADING
@@ -74,6 +77,9 @@ def write_report(course):
     page = (f"<!doctype html><meta charset='utf-8'><title>Grading report</title>"
             "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
             ".warn{color:#a00}</style><h1>Grading report</h1>" + banner +
+            "<p><a href='analytics.html'>What the class got wrong</a>: diagnosed mistakes, score "
+            "distributions, hidden tests failed most and limits hit, per lesson and exercise.</p>" +
             "<table><tr>" + "".join(f"<th>{k}</th>" for k in fields) + "</tr>" + table + "</table>")
     (out / "report.html").write_text(page)
+    analytics.write_analytics(course)
     return out / "report.csv", out / "report.html"
