@@ -21,7 +21,7 @@ LESSONS = ["01-micrograd", "05-backprop", "07-gpt", "08-tokenizer"]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
 
 
-def tests_of(lesson):
+def exercises_and_tests(lesson):
     """{exercise: [its test cells]} in the lesson's order."""
     import nbformat
     from conftest import nbgrader_meta, solution_path
@@ -66,7 +66,7 @@ def batch(request, tmp_path_factory):
 
 def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch):
     lesson, planned, scores, _, _ = batch
-    points, tests = submissions.points(lesson), tests_of(lesson)
+    points, tests = submissions.points(lesson), exercises_and_tests(lesson)
     assert scores["b-reference"] == points
     wrong = {}
     for student, (_, verdict) in planned.items():
