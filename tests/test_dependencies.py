@@ -8,8 +8,8 @@ installed packages' own metadata (`yaml` -> PyYAML, `jupyter_cache` -> jupyter-c
 rules:
 
 - `lib/` is what Colab installs: its imports must be in `[project] dependencies`;
-- the course's tools (`grader/`, `bench/`, `book/_ext/`) and the tests (with `solutions/conftest.py`) may use the `dev`
-  extra as well;
+- the course's tools (`grader/`, `bench/`, `book/_ext/`) and the tests (`tests/`,
+  `solutions/conftest.py`) may use the `dev` extra as well;
 - every declared distribution has an exact pin in constraints.txt, and the pin is what this
   virtualenv holds (`make setup` installs with `-c constraints.txt`).
 """
