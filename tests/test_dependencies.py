@@ -8,8 +8,8 @@ installed packages' own metadata (`yaml` -> PyYAML, `jupyter_cache` -> jupyter-c
 rules:
 
 - `lib/` is what Colab installs: its imports must be in `[project] dependencies`;
-- the course's tools (`grader/`, `bench/`, `book/_ext/`) and the tests (`tests/`,
-  `solutions/conftest.py`) may use the `dev` extra as well;
+- the course's tools (`grader/`, `bench/`, `book/_ext/`) and the tests may use the `dev`
+  extra as well;
 - every declared distribution has an exact pin in constraints.txt, and the pin is what this
   virtualenv holds (`make setup` installs with `-c constraints.txt`).
 """
@@ -24,7 +24,7 @@ import pytest
 from conftest import ROOT
 
 RUNTIME_SOURCES = ["lib"]
-TOOL_SOURCES = ["grader", "bench", "book/_ext", "tests", "solutions"]
+TOOL_SOURCES = ["grader", "bench", "book/_ext", "tests"]
 # Folders whose modules and packages (namespace ones too, such as bench) import one another by
 # plain name: scripts and tests put these folders on sys.path.
 LOCAL_MODULE_FOLDERS = [ROOT, ROOT / "tests", ROOT / "bench", ROOT / "book" / "_ext"]

@@ -3,7 +3,7 @@
 Each lesson is solutions/NN-slug/slug.md (MyST, authored) paired with slug.ipynb (the
 nbgrader source); book/NN-slug/slug.ipynb is the generated student edition. The student
 edition runs top to bottom in tests/test_colab.py, in a bare Colab-like runtime; the solution
-notebooks run top to bottom through nbval (solutions/conftest.py).
+notebooks run top to bottom through nbval (the root conftest.py).
 """
 import json
 import sys
