@@ -8,24 +8,23 @@ two builds: `latest`, and `clean`, the last build that started from an empty exe
 come from the execution records the book's `course_pages` extension writes at the end of a
 build; a page taken from the cache reports the time it took when it last ran.
 
-MyST-NB executes the pages one after another. Before the build, this script executes the pages
-the execution cache lacks `--workers` at a time (default: one per core; the lessons compute on
-one thread each) and stores them in that cache exactly as MyST-NB would, longest page first;
-the build then takes every page from the cache. With one worker it leaves execution to MyST-NB.
+MyST-NB executes the pages one after another. Before the build, this script has jupyter-cache
+(the cache underneath MyST-NB) execute the pages its cache lacks with its `local-parallel`
+executor, one page per core (the lessons compute on one thread each), longest page first; the
+executor stores each notebook and its `execution_seconds` exactly as MyST-NB's cache mode
+does, so the build takes every page from the cache. `--serial` leaves execution to MyST-NB.
 
-    python bench/book_build.py --profile full --output . [--all] [--workers N]
+    python bench/book_build.py --profile full --output . [--all] [--serial]
 
 Exits with the build's status; nothing is recorded when the build fails.
 """
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import yaml
@@ -49,51 +48,45 @@ def notebook_pages():
             if (ROOT / f"{name}.ipynb").is_file()]
 
 
-def execute_one(path, timeout):
-    """Execute one page in its own folder, as MyST-NB does; (path, executed notebook, seconds, error)."""
-    import nbformat
-    from jupyter_cache.executors.utils import single_nb_execution
+def execute_pages(cache_path, pages, previous_seconds, timeout):
+    """Execute the pages missing from the execution cache, one per core; True if all ran."""
+    import logging
 
-    notebook = nbformat.read(path, as_version=4)
-    result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False)
-    return path, nbformat.writes(notebook), result.time, result.exc_string if result.err else None
-
-
-def execute_pages(cache_path, workers, previous_seconds):
-    """Execute the pages missing from the execution cache, `workers` at a time; True if all ran."""
-    import nbformat
     from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors import load_executor
 
     cache = get_cache(str(cache_path))
-    missing = []
-    for path in notebook_pages():
-        try:
-            cache.match_cache_notebook(nbformat.read(path, as_version=4))
-        except KeyError:
-            missing.append(path)
+    # The executor takes the project's notebooks in the order they were added: re-add ours
+    # longest first (by the last recorded times), so the pool does not end on one long page.
+    pages = sorted(pages, key=lambda p: -previous_seconds.get(p.relative_to(ROOT).with_suffix("").as_posix(),
+                                                                float("inf")))
+    for path in pages:
+        if _in_project(cache, path):
+            cache.remove_nb_from_project(str(path))
+        cache.add_nb_to_project(str(path))
+    uris = [str(path) for path in pages]
+    missing = cache.list_unexecuted(filter_uris=uris)
     if not missing:
         return True
-    # Longest first (by the last recorded times), so the pool does not end on one long page.
-    missing.sort(key=lambda p: -previous_seconds.get(p.relative_to(ROOT).with_suffix("").as_posix(), float("inf")))
-    timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
-    print(f"Executing {len(missing)} page(s), {workers} at a time", flush=True)
-    # Pages run in fresh processes (spawned, not forked from this one) that start their kernels.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        jobs = [pool.submit(execute_one, path, timeout) for path in missing]
-        for job in as_completed(jobs):
-            path, executed, seconds, error = job.result()
-            name = path.relative_to(ROOT)
-            if error:
-                print(f"Executing {name} failed:\n{error}", file=sys.stderr, flush=True)
-                pool.shutdown(cancel_futures=True)  # pages already running still finish
-                return False
-            # What MyST-NB's cache mode stores after it executes a page itself.
-            record = cache.add_nb_to_project(str(path))
-            cache.cache_notebook_bundle(CacheBundleIn(nbformat.reads(executed, as_version=4), record.uri,
-                                                      data={"execution_seconds": seconds}),
-                                        check_validity=False, overwrite=True)
-            print(f"Executed {name} in {seconds:.0f} s", flush=True)
+    print(f"Executing {len(missing)} page(s), {os.cpu_count()} at a time (jupyter-cache local-parallel)", flush=True)
+    logger = logging.getLogger("book_build")
+    logger.setLevel(logging.WARNING)  # the executor's own progress lines say little more than ours
+    result = load_executor("local-parallel", cache=cache, logger=logger).run_and_cache(
+        filter_uris=uris, timeout=timeout, allow_errors=False)
+    for uri in result.succeeded:
+        seconds = cache.match_cache_notebook(cache.get_project_notebook(uri).nb).data.get("execution_seconds")
+        print(f"Executed {Path(uri).relative_to(ROOT)} in {seconds:.0f} s", flush=True)
+    for uri in result.excepted + result.errored:
+        traceback = cache.get_project_record(uri).traceback or "(no traceback recorded; see the log above)"
+        print(f"Executing {Path(uri).relative_to(ROOT)} failed:\n{traceback}", file=sys.stderr, flush=True)
+    return not (result.excepted or result.errored)
+
+
+def _in_project(cache, path):
+    try:
+        cache.get_project_record(str(path))
+    except KeyError:
+        return False
     return True
 
 
@@ -111,11 +104,10 @@ def main():
     parser.add_argument("--output", type=Path, default=ROOT, help="jupyter-book's --path-output")
     parser.add_argument("--all", action="store_true", help="re-read every page (after lib/ changed)")
     parser.add_argument("--json", type=Path, help="default: bench/results/book_build_<profile>.json")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="pages executed at once (default: one per core)")
+    parser.add_argument("--serial", action="store_true",
+                        help="let MyST-NB execute the pages, one at a time (default: one per core first)")
     args = parser.parse_args()
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    workers = 1 if args.serial else os.cpu_count() or 1
     os.environ["COURSE_PROFILE"] = args.profile
     # The pages executed here before the build print what they print in it (see course_pages).
     os.environ.setdefault("COURSE_PROGRESS", "summary")
@@ -127,10 +119,11 @@ def main():
     load_before = os.getloadavg()[0]
     started = time.time()
     wall, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    if args.workers > 1:
+    if workers > 1:
         last = (previous.get("clean") or previous.get("latest") or {}).get("pages", [])
-        if not execute_pages(build_dir / ".jupyter_cache", args.workers,
-                             {p["page"]: p["seconds"] or 0 for p in last}):
+        timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
+        if not execute_pages(build_dir / ".jupyter_cache", notebook_pages(),
+                             {p["page"]: p["seconds"] or 0 for p in last}, timeout):
             return 1
     status = build(args.output, args.all)
     if status != 0:
@@ -151,7 +144,7 @@ def main():
         "load_average_before": load_before,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
-        "workers": args.workers,
+        "workers": workers,
         "from_empty_cache": from_empty_cache,
         "executed": [p["page"] for p in pages if p["executed_in_this_build"]],
         "pages": pages,

@@ -66,28 +66,6 @@ def copy_course(dest):
     return dest
 
 
-def execute(path, cwd, allow_errors=False, timeout=600):
-    """Execute a notebook in the fast profile; return the executed NotebookNode."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    old = {k: os.environ.get(k) for k in ("COURSE_PROFILE", "OMP_NUM_THREADS")}
-    os.environ.update(COURSE_PROFILE="fast", OMP_NUM_THREADS="1")
-    try:
-        # Run the exercise and test cells too: nbclient skips `skip-execution` by default.
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                       skip_cells_with_tag="never-skip-when-grading",
-                       resources={"metadata": {"path": str(cwd)}}).execute()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return nb
-
-
 def nbgrader_meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 

@@ -7,8 +7,9 @@ import pytest
 
 from conftest import LESSONS, ROOT, notebook_name, run_tool
 
-# One build serves every test here: keep them on one xdist worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+# One build serves every test here: keep them on one xdist worker. The first test carries the
+# build (minutes on a loaded machine): the same limit as the build command's own.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book"), pytest.mark.timeout(1800)]
 
 
 _built = {}

@@ -1,4 +1,4 @@
-"""lib.bpe.base, Lesson 8's byte-pair-encoding core: what it computes and what it promises.
+"""lib.bpe.base, train and encode, Lesson 8's byte-pair-encoding core: what it computes and what it promises.
 
 The two operations by hand, the tie rule, the fast training (`bpe_merges`) and the fast encoder
 (`apply_merges`) against the lesson's plain loops on many texts, decoding, and the model file:
@@ -13,18 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.bpe import BasicTokenizer, RegexTokenizer
-from lib.bpe.base import (
-    MODEL_VERSION_LINE,
-    Tokenizer,
-    apply_merges,
-    bpe_merges,
-    encode_naive,
-    get_stats,
-    merge,
-    render_token,
-    train_naive,
-    train_naive_chunks,
-)
+from lib.bpe.base import MODEL_VERSION_LINE, Tokenizer, get_stats, merge, render_token
+from lib.bpe.encode import apply_merges, encode_naive
+from lib.bpe.train import bpe_merges, train_naive, train_naive_chunks
 from lib.bpe.regex import GPT4_SPLIT_PATTERN
 
 # Few letters make many equal counts: the texts where the tie rule decides the merges.

@@ -36,7 +36,9 @@ import pytest
 
 from conftest import LESSONS, MIRROR, ROOT, errored, nbgrader_meta, student_path
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab"), pytest.mark.skipif(not LESSONS, reason="no lessons")]
+# The first test also builds the bare runtime (torch from the index: minutes on a cold machine).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab"), pytest.mark.timeout(1800),
+              pytest.mark.skipif(not LESSONS, reason="no lessons")]
 
 REPOSITORY = "https://github.com/scalars-to-gpt/course"
 # What a Colab runtime has before the first cell runs, as far as the course is concerned.

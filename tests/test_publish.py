@@ -5,6 +5,7 @@ runs), the execution cache kept between runs together with the lib/ hash that de
 drop it, the HTML uploaded for Pages with the student notebooks beside it, and a deploy job.
 The step that places the notebooks is run for real on a copy of book/.
 """
+import re
 import shutil
 import subprocess
 
@@ -73,6 +74,30 @@ def test_make_book_builds_where_the_cache_is_kept():
     # The full profile builds into the repository root: _build/.jupyter_cache, _build/html.
     make = subprocess.run(["make", "-n", "book", "PROFILE=full"], cwd=ROOT, capture_output=True, text=True)
     assert "--output ." in make.stdout and "_build/.lib-hash" in make.stdout, make.stdout + make.stderr
+
+
+@pytest.mark.parametrize("changed, re_executes", [
+    ("lib/config.py", True), ("constraints.txt", True), ("pyproject.toml", True), ("README.md", False)])
+def test_make_book_re_executes_every_page_when_lib_or_the_dependencies_change(tmp_path, changed, re_executes):
+    # The key `make book` keeps in _build/.lib-hash, computed on a copy of what it reads.
+    for name in ("Makefile", "pyproject.toml", "constraints.txt", "README.md"):
+        shutil.copy(ROOT / name, tmp_path)
+    shutil.copytree(ROOT / "lib", tmp_path / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "bench" / "results", tmp_path / "bench" / "results")
+
+    def key():
+        result = subprocess.run(["make", "-s", "book-key"], cwd=tmp_path, capture_output=True, text=True, check=True)
+        assert re.fullmatch(r"[0-9a-f]{16}\n", result.stdout), result.stdout + result.stderr
+        return result.stdout
+
+    before = key()
+    with open(tmp_path / changed, "a") as f:
+        f.write("\n# a change\n")
+    assert (key() != before) == re_executes
+    # ... and `make book` compares the same key.
+    dry_runs = [subprocess.run(["make", "-n", target], cwd=tmp_path, capture_output=True, text=True).stdout
+                for target in ("book-key", "book")]
+    assert f"h=$({dry_runs[0].strip()})" in dry_runs[1], dry_runs
 
 
 def test_uploads_the_html_with_the_student_notebooks(workflow, tmp_path):

@@ -4,7 +4,9 @@ Introduced in Lesson 8 (tokenizer). The whole text is one sequence, so merges ca
 across words, spaces and punctuation ("e" and " " become one token); `RegexTokenizer` (regex.py)
 adds the split that prevents that.
 """
-from .base import Tokenizer, apply_merges, bpe_merges
+from .base import Tokenizer
+from .encode import apply_merges
+from .train import bpe_merges
 
 
 class BasicTokenizer(Tokenizer):

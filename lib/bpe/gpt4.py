@@ -12,7 +12,7 @@ RegexTokenizer that encodes exactly as tiktoken does:
 """
 import functools
 
-from .base import apply_merges
+from .encode import apply_merges
 from .offline import get_encoding
 from .regex import GPT4_SPLIT_PATTERN, RegexTokenizer
 

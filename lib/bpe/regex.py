@@ -10,7 +10,9 @@ from collections import Counter
 
 import regex
 
-from .base import Tokenizer, apply_merges, bpe_merges
+from .base import Tokenizer
+from .encode import apply_merges
+from .train import bpe_merges
 
 # The split patterns of OpenAI's tokenizers, as published in tiktoken (tiktoken_ext/openai_public.py):
 # GPT-2's original pattern, and GPT-4's (cl100k_base). Both need the `regex` module: \p{L} is

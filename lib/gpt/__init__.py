@@ -2,8 +2,9 @@
 
 Introduced in Lesson 7 (Let's build GPT). model.py holds the Transformer (`GPTConfig`,
 `Head`, `MultiHeadAttention`, `FeedForward`, `Block`, `GPT`); data.py the character
-tokenizer, the train/val split, `get_batch` and `estimate_loss`; train.py the trainer
-(presets, training loop, checkpoints, command line).
+tokenizer, the train/val split, `get_batch` and `estimate_loss`; presets.py the model sizes
+and learning-rate schedules; checkpoint.py checkpoints that resume exactly; train.py the
+training loop and its command line.
 """
 
 from .data import CharTokenizer, estimate_loss, get_batch, train_val_split

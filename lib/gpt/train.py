@@ -1,16 +1,15 @@
-"""Training a GPT on tinyshakespeare: presets, the training loop, checkpoints, a command line.
+"""Training a GPT on tinyshakespeare: the training loop and its command line.
 
 Introduced in Lesson 7 (Let's build GPT). The loop is the lecture's: sample a batch, compute
 the loss, backpropagate, take an AdamW step, and every `eval_interval` steps print the mean
 train and val loss over `eval_iters` batches. Around it sit the things a long run needs:
 
-- presets (`PRESETS`): the lecture's model, a model sized for a 2-core CPU, the well-known
-  small CPU recipe it is compared with, and a tiny one for tests;
-- a learning-rate schedule: linear warm-up, then cosine decay to `min_lr` (or constant);
-- checkpoints that resume exactly: model, optimizer, every random generator and the step, so
-  an interrupted run continues to the same numbers as one that never stopped;
+- presets and the learning-rate schedule (presets.py: `PRESETS`, `learning_rate`);
+- checkpoints that resume exactly (checkpoint.py);
 - several processes with DistributedDataParallel when started by `torchrun`: each process
   draws its own batches, gradients are averaged across processes, process 0 logs and saves.
+
+The names of presets.py and checkpoint.py are importable from here too.
 
 Command line (run from anywhere; `--out` keeps checkpoints and samples):
 
@@ -22,118 +21,31 @@ Command line (run from anywhere; `--out` keeps checkpoints and samples):
 import argparse
 import dataclasses
 import functools
-import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
 from lib.data import read_text
+from lib.gpt.checkpoint import (CHECKPOINT_KEYS, CHECKPOINT_NAME, CheckpointError, _comparable, _rng_state,
+                                _set_rng_state, load_checkpoint, model_from_checkpoint, save_checkpoint)
 from lib.gpt.data import CharTokenizer, estimate_loss, get_batch, train_val_split
-from lib.gpt.model import GPT, GPTConfig
+from lib.gpt.model import GPT
+from lib.gpt.presets import PRESETS, Preset, get_preset, learning_rate
 from lib.progress import progress_bar
 
-CHECKPOINT_NAME = "ckpt.pt"
-CHECKPOINT_KEYS = {"model", "optimizer", "preset", "step", "history", "rng", "elapsed_s", "cpu_s", "chars"}
+# Names that live in presets.py and checkpoint.py, importable from here as before the split.
+__all__ = [
+    "PRESETS", "Preset", "get_preset", "learning_rate",
+    "CHECKPOINT_NAME", "CHECKPOINT_KEYS", "CheckpointError", "save_checkpoint", "load_checkpoint",
+    "model_from_checkpoint",
+    "check_device", "load_shakespeare", "make_optimizer", "train", "sample", "main",
+]
+
 SAMPLE_TOKENS = 500  # characters generated at the end of a command-line run
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A model and how to train it. Batches are per process: under torchrun with N processes,
-    each step sees N * batch_size sequences."""
-
-    model: GPTConfig
-    batch_size: int
-    max_iters: int  # where training stops
-    eval_interval: int  # estimate the train/val loss every this many steps (and at the end)
-    eval_iters: int  # batches per estimate
-    learning_rate: float
-    warmup_iters: int = 0  # the learning rate rises linearly from 0 over these steps
-    lr_decay_iters: int | None = None  # cosine decay to min_lr by this step; None: constant
-    min_lr: float = 0.0
-    weight_decay: float = 0.01  # AdamW's, on weight matrices only (not biases, LayerNorms)
-    beta2: float = 0.999  # AdamW's second-moment decay; 0.99 adapts faster for small batches
-    grad_clip: float | None = None  # clip the gradient norm to this; None: no clipping
-    seed: int = 1337
-    description: str = field(default="", compare=False)
-
-    def __post_init__(self):
-        for name in ("batch_size", "max_iters", "eval_interval", "eval_iters"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Preset.{name} must be >= 1; got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"Preset.learning_rate must be > 0; got {self.learning_rate}")
-
-
-PRESETS = {
-    # The lecture's final model: about 10.8M parameters, val 1.48 after 5000 steps on a GPU
-    # (about 15 minutes on an A100 in the lecture). Constant learning rate, as in the lecture.
-    "lecture": Preset(
-        model=GPTConfig(vocab_size=65, block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2),
-        batch_size=64, max_iters=5000, eval_interval=500, eval_iters=200, learning_rate=3e-4,
-        description="the lecture's model (10.8M parameters); meant for a GPU",
-    ),
-    # Sized for about 10 minutes of one core of the course's 2-core CPU machine (7000 steps at
-    # about 0.07 s each when the machine is idle). Ten minutes show a model about 5M characters,
-    # too few for 10.8M parameters to pay off; at this budget a model smaller than the small
-    # recipe's (96 channels instead of 128, about 0.46M parameters) that takes more steps learns
-    # more (bench/gpt_bench.py compares the two given the same time; book/performance.md).
-    # No dropout (it cannot overfit in this time), a higher learning rate than the small
-    # recipe's, warm-up, cosine decay to a tenth, and gradient clipping for the early steps.
-    "cpu": Preset(
-        model=GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=96, dropout=0.0),
-        batch_size=12, max_iters=7000, eval_interval=500, eval_iters=40, learning_rate=1.5e-3,
-        warmup_iters=100, lr_decay_iters=7000, min_lr=1.5e-4, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
-        description="sized for about 10 minutes on one core of a 2-core CPU",
-    ),
-    # The well-known small CPU recipe for this data set (nanoGPT's shakespeare_char run on a
-    # laptop CPU): val about 1.88 after 2000 steps. The benchmark compares `cpu` with it.
-    "small": Preset(
-        model=GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
-        batch_size=12, max_iters=2000, eval_interval=250, eval_iters=20, learning_rate=1e-3,
-        warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
-        description="the small CPU recipe (4 layers, n_embd 128, block 64, batch 12)",
-    ),
-    # Seconds on a CPU: for tests and the fast profile. It learns character frequencies and
-    # a little more; nothing Shakespearean.
-    "tiny": Preset(
-        model=GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0),
-        batch_size=16, max_iters=200, eval_interval=50, eval_iters=10, learning_rate=3e-3,
-        warmup_iters=10, lr_decay_iters=200, min_lr=3e-4,
-        description="seconds on a CPU; for tests and previews",
-    ),
-}
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, unreadable, or from a different run."""
-
-
-def get_preset(preset):
-    """A Preset from its name (or the Preset itself)."""
-    if isinstance(preset, Preset):
-        return preset
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[preset]
-
-
-def learning_rate(preset, step):
-    """The learning rate at `step`: linear warm-up, then cosine decay to min_lr (or constant)."""
-    peak = preset.learning_rate
-    if step < preset.warmup_iters:
-        return peak * (step + 1) / preset.warmup_iters
-    if preset.lr_decay_iters is None:
-        return peak
-    if step >= preset.lr_decay_iters:
-        return preset.min_lr
-    progress = (step - preset.warmup_iters) / max(1, preset.lr_decay_iters - preset.warmup_iters)
-    return preset.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (peak - preset.min_lr)
 
 
 def check_device(device):
@@ -170,72 +82,6 @@ def make_optimizer(model, preset):
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=preset.learning_rate, betas=(0.9, preset.beta2))
-
-
-def _rng_state(generator, device):
-    """Every random state a training step draws from: the batch generator and torch's global
-    generators (dropout uses those)."""
-    state = {"batches": generator.get_state(), "torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state, generator, device):
-    generator.set_state(state["batches"])
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-def save_checkpoint(path, *, model, optimizer, preset, step, history, rng_states, elapsed_s, cpu_s, chars):
-    """Write a checkpoint atomically (a stop mid-write leaves the previous one intact)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "preset": dataclasses.asdict(preset),
-        "step": step,
-        "history": history,
-        "rng": rng_states,  # one entry per process
-        "elapsed_s": elapsed_s,
-        "cpu_s": cpu_s,
-        "chars": chars,
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(checkpoint, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path, device="cpu"):
-    """The checkpoint dict at `path`, or a CheckpointError that says what to do."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; train once without --resume to create it")
-    try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-        missing = CHECKPOINT_KEYS - set(checkpoint)  # a torch file, but not one of ours
-        if missing:
-            raise KeyError(f"it lacks {', '.join(sorted(missing))}")
-    except Exception as err:  # torch raises several types for a damaged file
-        raise CheckpointError(
-            f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); "
-            "delete it (or choose another --out folder) and train again without --resume"
-        ) from None
-    return checkpoint
-
-
-def model_from_checkpoint(path, device="cpu"):
-    """The trained GPT (in eval mode) and its tokenizer from a checkpoint file."""
-    checkpoint = load_checkpoint(path, device)
-    model = GPT(GPTConfig(**checkpoint["preset"]["model"])).to(device)
-    model.load_state_dict(checkpoint["model"])
-    return model.eval(), CharTokenizer(checkpoint["chars"])
-
-
-def _comparable(preset_dict):
-    return {k: v for k, v in preset_dict.items() if k != "description"}
 
 
 def _distributed():

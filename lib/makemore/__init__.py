@@ -5,7 +5,8 @@
 `dataset` (Lesson 3) turns words into (context, next character) examples.
 `mlp` (Lesson 3) is the MLP of Bengio et al. (2003): model, training loop, split loss, sampling.
 `backprop` (Lesson 5) is the MLP with BatchNorm backpropagated by hand: forward in atomic steps,
-the gradient of each, the fused dlogits and dhprebn, and training without loss.backward().
+the gradient of each, the fused dlogits and dhprebn; `backprop_train` (Lesson 5) trains it
+without loss.backward().
 `layers` (Lessons 4 to 6) holds torch.nn-style layers: Linear, BatchNorm1d, Tanh, Embedding,
 FlattenConsecutive, Sequential.
 """
