@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum, Integer, List
@@ -111,6 +111,7 @@ class Judge(Execute):
             graded.cells[index].outputs = plan.cells[step].outputs
             graded.cells[index].execution_count = plan.cells[step].get("execution_count")
         findings += self.read_summary(plan.cells[-1], graded)
+        self.forfeit(graded, findings)
         self.save_findings(course, lesson, student, findings)
         return graded, resources
 
@@ -200,6 +201,18 @@ class Judge(Execute):
             findings.append(Finding("grading failed", "", "the test kernel stopped before the end of the "
                                                           "notebook: the remaining tests score zero."))
         return findings
+
+    def forfeit(self, graded, findings):
+        """Every test of an exercise whose answer called its reference scores zero, the tests
+        that ran before the call included: the error says why."""
+        why = {f.penalty: f.message for f in findings if f.penalty}
+        current = None
+        for cell in graded.cells:
+            if is_answer(cell):
+                current = grade_id(cell)
+            elif is_test(cell) and current in why and not any(o.output_type == "error" for o in cell.outputs):
+                cell.outputs.append(new_output("error", ename="ReferenceUsed", evalue=why[current],
+                                               traceback=[why[current][0].upper() + why[current][1:]]))
 
     def save_findings(self, course, lesson, student, findings):
         folder = course / "grading" / "findings" / lesson

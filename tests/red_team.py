@@ -45,12 +45,12 @@ CHEATS = {
                                          "    return {k: t.grad.item() for k, t in leaves.items()}\n"),
     },
     ("01-micrograd", "ex-value-backward"): {
-        "autograd-grad": ("borrow", "REPLACE_TANH:import operator, torch\n"
+        "autograd-grad": ("borrow", "REPLACE_BACKWARD:import operator, torch\n"
                                     "            t_ = torch.tensor(self.data, dtype=torch.float64, requires_grad=True)\n"
                                     "            self.grad += operator.attrgetter('autograd.grad')(torch)(torch.tanh(t_), t_)[0].item() * grad"),
         "lib-value": ("borrow", "import importlib\nValue = importlib.import_module('lib.micrograd.engine').Value\n"
                                 "class MyValue(Value):\n    pass\n"),
-        "traceback-frames": ("peek", "REPLACE_TANH:import sys\n"
+        "traceback-frames": ("peek", "REPLACE_BACKWARD:import sys\n"
                                      "            try:\n                raise RuntimeError\n"
                                      "            except RuntimeError as err:\n"
                                      "                frame = err.__traceback__.tb_frame\n"
@@ -212,11 +212,15 @@ HONEST = {
 
 
 def cheat_source(solution, source):
-    """A cheat's text: its own, or the solution with tanh's backward step replaced."""
-    if source.startswith("REPLACE_TANH:"):
-        old = "self.grad += (1 - t**2) * grad"
-        assert old in solution, "the tanh step of the solution changed: update the red-team payload"
-        return solution.replace(old, source.removeprefix("REPLACE_TANH:"))
+    """A cheat's text: its own, or the `_backward` exercise with tanh's step replaced by the
+    trick and the other two steps left undone."""
+    if source.startswith("REPLACE_BACKWARD:"):
+        steps = {"self.grad += (1 - t**2) * grad": source.removeprefix("REPLACE_BACKWARD:"),
+                 "self.grad += e * grad": "pass", "self.grad += k * self.data ** (k - 1) * grad": "pass"}
+        for old, new in steps.items():
+            assert old in solution, "the solution's _backward steps changed: update the red-team payloads"
+            solution = solution.replace(old, new)
+        return solution
     return source
 
 
