@@ -1,4 +1,4 @@
-"""Grade a lesson's submissions in parallel: one `nbgrader autograde --student` per student.
+"""Grade a lesson's submissions in parallel: one `nbgrader autograde` per worker, each for its share.
 
 The grading itself happens inside nbgrader, in the course's judge (grader/judge.py), so that
 `nbgrader autograde` from the course root, the formgrader's button and `make autograde` give the
@@ -6,11 +6,13 @@ same scores. The batch only does what nbgrader does not:
 1. places each submission for nbgrader: a notebook submitted under another name is renamed, a
    file that is no notebook is replaced by the blank release (so nbgrader grades it as blank
    instead of stopping), and the inputs land in grading/input/<student>/<lesson>/;
-2. runs the students side by side, one worker per core by default, with a progress bar;
+2. splits the class among the workers (one per core by default) and runs one nbgrader for each
+   share, side by side, with a progress bar: nbgrader starts once per worker, not once per
+   student; a student it could not grade in its share is graded again alone;
 3. adds to the judge's findings what only the batch sees (a renamed or unreadable file, an
    nbgrader run that failed) in grading/findings/<lesson>/<student>.json.
 
-nbgrader's gradebook is one sqlite file. Each nbgrader process writes only its own student's
+nbgrader's gradebook is one sqlite file. Each nbgrader process writes only its own students'
 rows, sqlite serialises the writes (the course's db_url waits up to 60 s for a lock instead of
 failing), and a student whose process still hits a lock is graded again. Every student is
 graded from the same inputs by fresh processes, so the scores do not depend on the number of
@@ -21,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -72,10 +75,17 @@ def prepare(course, lesson, student, release):
     return findings
 
 
-def run_nbgrader(course, lesson, student, timeout, env, attempts=3):
-    """nbgrader autograde for one student; (ok, log tail). Retries when sqlite stays locked."""
-    args = [str(Path(sys.executable).parent / "nbgrader"), "autograde", lesson, "--student", student, "--force",
+def run_nbgrader(course, lesson, students, timeout, env, attempts=3):
+    """One `nbgrader autograde` for `students` (the others in grading/input excluded): nbgrader
+    starts once for all of them. (ok, log tail); the run is retried when sqlite stays locked."""
+    placed = {p.parent.name for p in (grading_dir(course) / "input").glob(f"*/{lesson}")}
+    args = [str(Path(sys.executable).parent / "nbgrader"), "autograde", lesson, "--force",
             f"--CourseDirectory.submitted_directory={GRADING}/input"]
+    others = sorted(placed - set(students))
+    if len(students) == 1:
+        args += ["--student", students[0]]
+    elif others:
+        args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if timeout:
         args.append(f"--Execute.timeout={timeout}")
     log = ""
@@ -112,11 +122,10 @@ def grade(course, lesson, *, students=None, workers=None, timeout=None, use_sand
     out_dir = grading_dir(course) / "findings" / lesson
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def one(student):
-        (out_dir / f"{student}.json").unlink(missing_ok=True)
-        ok, log = run_nbgrader(course, lesson, student, timeout, env)
+    def record(student, ok, log):
         record_path = out_dir / f"{student}.json"
-        record = json.loads(record_path.read_text()) if ok and record_path.exists() else {
+        ok = ok and record_path.exists()  # the judge writes it as it finishes the student
+        record = json.loads(record_path.read_text()) if ok else {
             "student": student, "lesson": lesson, "sandbox": use_sandbox, "graded": False, "findings": [], "log": log}
         found = [Finding(**f) for f in record["findings"]]
         if not ok:
@@ -124,13 +133,33 @@ def grade(course, lesson, *, students=None, workers=None, timeout=None, use_sand
         found = placed[student] + found
         record.update(findings=[asdict(f) for f in found], graded=ok)
         record_path.write_text(json.dumps(record, indent=1))
-        return student, found
+        return found
 
+    def shard(group):
+        """A worker's share of the class in one nbgrader run; anyone it could not grade, alone."""
+        ok, log = run_nbgrader(course, lesson, group, timeout, env)
+        done = {}
+        for student in group:
+            if (out_dir / f"{student}.json").exists():
+                done[student] = record(student, True, log)
+            else:
+                retried, alone = run_nbgrader(course, lesson, [student], timeout, env)
+                done[student] = record(student, retried, alone)
+        return done
+
+    for student in students:
+        (out_dir / f"{student}.json").unlink(missing_ok=True)
+    groups = [g for g in (students[i::workers] for i in range(workers)) if g]
     results = {}
+    bar = tqdm(total=len(students), desc=f"grading {lesson}", unit="student", disable=not progress)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        jobs = [pool.submit(one, s) for s in students]
-        bar = tqdm(as_completed(jobs), total=len(jobs), desc=f"grading {lesson}", unit="student", disable=not progress)
-        for job in bar:
-            student, found = job.result()
-            results[student] = found
+        jobs = [pool.submit(shard, g) for g in groups]
+        while any(not j.done() for j in jobs):  # the judge writes a student's findings when it is done
+            bar.n = sum((out_dir / f"{s}.json").exists() for s in students)
+            bar.refresh()
+            time.sleep(0.5)
+        for job in as_completed(jobs):
+            results.update(job.result())
+    bar.n = len(students)
+    bar.close()
     return results
