@@ -25,18 +25,20 @@ def _findings(course):
 
 
 def _scores(course):
-    """{(student, lesson): {cell: score}} and {lesson: [cells]} from the gradebook."""
+    """{(student, lesson): {cell: score}}, {lesson: [cells]} and {lesson: maximum score} from the
+    gradebook; a lesson's maximum is the points of its released test cells."""
     from nbgrader.api import Gradebook
 
-    scores, cells = {}, {}
+    scores, cells, maxima = {}, {}, {}
     with Gradebook(db_url(course)) as gb:
         for assignment in gb.assignments:
+            maxima[assignment.name] = assignment.max_score
             for notebook in assignment.notebooks:
                 cells.setdefault(assignment.name, []).extend(c.name for c in notebook.grade_cells)
             for submission in gb.assignment_submissions(assignment.name):
                 scores[(submission.student.id, assignment.name)] = {
                     g.cell.name: g.score for nb in submission.notebooks for g in nb.grades}
-    return scores, cells
+    return scores, cells, maxima
 
 
 def write_grades(course, path="grades.csv"):
@@ -51,7 +53,7 @@ def write_grades(course, path="grades.csv"):
 
 def write_report(course):
     """grading/report.csv and grading/report.html; returns their paths."""
-    scores, cells = _scores(course)
+    scores, _, maxima = _scores(course)
     records = _findings(course)
     out = Path(course) / GRADING
     out.mkdir(exist_ok=True)
@@ -60,9 +62,10 @@ def write_report(course):
         got = scores.get((student, lesson), {})
         for finding in record["findings"] or [{"kind": "", "cell": "", "message": "", "penalty": ""}]:
             rows.append({"student_id": student, "lesson": lesson, "score": sum(got.values()),
+                         "max_score": maxima.get(lesson, ""),
                          "sandbox": "on" if record["sandbox"] else "OFF", "kind": finding["kind"],
                          "cell": finding["cell"], "penalty": finding["penalty"], "message": finding["message"]})
-    fields = ["student_id", "lesson", "score", "sandbox", "kind", "cell", "penalty", "message"]
+    fields = ["student_id", "lesson", "score", "max_score", "sandbox", "kind", "cell", "penalty", "message"]
     with open(out / "report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fields)
         writer.writeheader()
