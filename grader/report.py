@@ -1,10 +1,10 @@
 """The grading report (CSV + HTML) and the grades CSV, from the gradebook and the findings.
 
-grading/report.csv and grading/report.html list, per student and lesson, the score and every
-finding of the batch (a called reference, refused operations, edited or deleted cells,
-timeouts, dead processes, unreadable files) in one sentence each, and whether the answers ran
-in the sandbox. grades.csv is written by `nbgrader export` with the course's exporter
-(grader/plugins.py).
+grading/report.csv and grading/report.html list, per student and lesson, the score beside the
+lesson's maximum and every finding of the batch (a called reference, refused operations,
+edited or deleted cells, timeouts, dead processes, unreadable files) in one sentence each, and
+whether the answers ran in the sandbox. grades.csv is written by `nbgrader export` with the
+course's exporter (grader/plugins.py).
 """
 import csv
 import html
