@@ -44,6 +44,23 @@ class ShortenTestTracebacks(Preprocessor):
         return cell, resources
 
 
+class WrapFeedbackText(Preprocessor):
+    """Make the feedback page's code and messages wrap at the page's width.
+
+    nbgrader's feedback template keeps `pre` blocks on one line each, so a long test message
+    or a long line of a student's code runs off the page (and off a printout). The CSS goes
+    into the page's inlined styles, after the ones CSSHTMLHeaderPreprocessor puts there.
+    """
+
+    enabled = Bool(True)
+    css = ("pre, div.output_area pre, div.input_area pre, .highlight pre {\n"
+           "  white-space: pre-wrap !important;\n  overflow-wrap: anywhere;\n  word-break: break-word;\n}\n")
+
+    def preprocess(self, nb, resources):
+        resources.setdefault("inlining", {}).setdefault("css", []).append(self.css)
+        return nb, resources
+
+
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "scalars-to-gpt"
 c.CourseDirectory.source_directory = "solutions"
@@ -83,7 +100,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 
 # Feedback goes to students: it must not carry the hidden tests.
 c.GenerateFeedback.preprocessors = [
-    GetGrades, ClearHiddenTests, ShortenTestTracebacks, CSSHTMLHeaderPreprocessor,
+    GetGrades, ClearHiddenTests, ShortenTestTracebacks, CSSHTMLHeaderPreprocessor, WrapFeedbackText,
 ]
 
 # A grade cell scores 0 when anything reaches stderr. Library warnings printed there by a

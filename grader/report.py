@@ -1,11 +1,11 @@
 """The grading report (CSV + HTML) and the grades CSV, from the gradebook and the findings.
 
-grading/report.csv and grading/report.html list, per student and lesson, the score and every
-finding of the batch (a called reference, refused operations, edited or deleted cells,
-timeouts, dead processes, unreadable files) in one sentence each, and whether the answers ran
-in the sandbox; report.html links to grading/analytics.html, the class-wide view of the same run
-(grader/analytics.py). grades.csv is written by `nbgrader export` with the course's exporter
-(grader/plugins.py).
+grading/report.csv and grading/report.html list, per student and lesson, the score beside the
+lesson's maximum and every finding of the batch (a called reference, refused operations,
+edited or deleted cells, timeouts, dead processes, unreadable files) in one sentence each, and
+whether the answers ran in the sandbox; report.html links to grading/analytics.html, the
+class-wide view of the same run (grader/analytics.py). grades.csv is written by `nbgrader
+export` with the course's exporter (grader/plugins.py).
 """
 import csv
 import html
@@ -27,18 +27,20 @@ def _findings(course):
 
 
 def _scores(course):
-    """{(student, lesson): {cell: score}} and {lesson: [cells]} from the gradebook."""
+    """{(student, lesson): {cell: score}}, {lesson: [cells]} and {lesson: maximum score} from the
+    gradebook; a lesson's maximum is the points of its released test cells."""
     from nbgrader.api import Gradebook
 
-    scores, cells = {}, {}
+    scores, cells, maxima = {}, {}, {}
     with Gradebook(db_url(course)) as gb:
         for assignment in gb.assignments:
+            maxima[assignment.name] = assignment.max_score
             for notebook in assignment.notebooks:
                 cells.setdefault(assignment.name, []).extend(c.name for c in notebook.grade_cells)
             for submission in gb.assignment_submissions(assignment.name):
                 scores[(submission.student.id, assignment.name)] = {
                     g.cell.name: g.score for nb in submission.notebooks for g in nb.grades}
-    return scores, cells
+    return scores, cells, maxima
 
 
 def write_grades(course, path="grades.csv"):
@@ -54,7 +56,7 @@ def write_grades(course, path="grades.csv"):
 def write_report(course):
     """grading/report.csv and grading/report.html, and the analytics page it links to
     (grading/analytics.html and .csv); returns the report's two paths."""
-    scores, cells = _scores(course)
+    scores, _, maxima = _scores(course)
     records = _findings(course)
     out = Path(course) / GRADING
     out.mkdir(exist_ok=True)
@@ -63,9 +65,10 @@ def write_report(course):
         got = scores.get((student, lesson), {})
         for finding in record["findings"] or [{"kind": "", "cell": "", "message": "", "penalty": ""}]:
             rows.append({"student_id": student, "lesson": lesson, "score": sum(got.values()),
+                         "max_score": maxima.get(lesson, ""),
                          "sandbox": "on" if record["sandbox"] else "OFF", "kind": finding["kind"],
                          "cell": finding["cell"], "penalty": finding["penalty"], "message": finding["message"]})
-    fields = ["student_id", "lesson", "score", "sandbox", "kind", "cell", "penalty", "message"]
+    fields = ["student_id", "lesson", "score", "max_score", "sandbox", "kind", "cell", "penalty", "message"]
     with open(out / "report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fields)
         writer.writeheader()
@@ -74,7 +77,7 @@ def write_report(course):
     banner = ("<p class='warn'><b>Graded WITHOUT the sandbox</b> (SANDBOX=off) for the rows marked OFF: "
               "student code ran with the grader's access.</p>") if unsandboxed else ""
     table = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k in fields) + "</tr>" for r in rows)
-    page = (f"<!doctype html><meta charset='utf-8'><title>Grading report</title>"
+    page = ("<!doctype html><meta charset='utf-8'><title>Grading report</title>"
             "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
             ".warn{color:#a00}</style><h1>Grading report</h1>" + banner +
             "<p><a href='analytics.html'>What the class got wrong</a>: diagnosed mistakes, score "
