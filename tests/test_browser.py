@@ -176,7 +176,7 @@ def test_colab_link_opens_the_lessons_student_notebook(visits):
         assert colab == [COLAB.format(lesson=lesson, name=name)], f"{lesson}: Colab links {colab}"
         # ... and the notebook it opens is the student edition, in the repository at that path.
         notebook = student_path(lesson).read_text()
-        assert "raise NotImplementedError()" in notebook and "BEGIN SOLUTION" not in notebook
+        assert "raise NotImplementedError(" in notebook and "BEGIN SOLUTION" not in notebook
 
 
 def test_search_finds_backpropagation(site, browser):
@@ -210,7 +210,7 @@ def test_toggles_hide_no_answers(site, browser, visits):
         visit = Visit(browser, f"{base}/{lesson_page(lesson, visits)}")
         try:
             page = visit.page
-            stubs = page.locator(".cell.tag_skip-execution .cell_input", has_text="raise NotImplementedError()")
+            stubs = page.locator(".cell.tag_skip-execution .cell_input", has_text="raise NotImplementedError(")
             exercises = [c for c in nbformat.read(student_path(lesson), as_version=4).cells
                          if nbgrader_meta(c).get("solution")]
             assert stubs.count() == len(exercises), f"{lesson}: {stubs.count()} stubs shown for {len(exercises)} exercises"
