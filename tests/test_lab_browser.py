@@ -44,6 +44,7 @@ def lab(tmp_path_factory):
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("lab")
     folder, _ = student_pack.build(tmp / "out")
+    # Settings and open tabs of its own (JupyterLab keeps them in ~/.jupyter otherwise).
     # Every cell in the page (no windowing: the test reads prompts of cells off screen) and no
     # news popup over the notebook.
     settings = tmp / "settings"
@@ -58,7 +59,7 @@ def lab(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-         f"--LabApp.user_settings_dir={settings}", *root],
+         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}", *root],
         cwd=folder, env=tool_env(PYTHONPATH=str(folder)), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 120
@@ -144,3 +145,61 @@ def test_a_wrong_answer_is_diagnosed_at_the_top_of_the_test_output(page, lab):
     lines = [line for line in output.inner_text().splitlines() if line.strip()]
     assert any("Likely mistake: tanh's local derivative was taken as tanh(n) itself" in line for line in lines[:8]), lines[:12]
     assert "Traceback" not in output.inner_text() and "lib/grading.py" not in output.inner_text()
+
+
+def fill(page, cell, source):
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(source)
+    page.keyboard.press("Escape")
+
+
+def validate(page, lab, name):
+    """Press Validate (it saves the notebook first) and return the text of nbgrader's dialog."""
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=300_000)
+    page.wait_for_timeout(500)
+    shoot(page, lab, name)
+    text = dialog.inner_text()
+    dialog.get_by_role("button").last.click()
+    dialog.wait_for(state="detached")
+    return text
+
+
+def test_validate_names_the_mistake_then_passes_the_answered_notebook(page, lab):
+    answers = submissions.solutions(LESSON)
+    # Still the wrong answer of the previous test (or typed again when this one runs alone).
+    fill(page, page.locator(".jp-CodeCell", has_text="def neuron_grads(x1, x2, w1, w2, b):"),
+         answers[EXERCISE].replace(CORRECT, WRONG))
+    failed = validate(page, lab, "validate-wrong")
+    assert "Likely mistake: tanh's local derivative" in failed and "Success" not in failed, failed[:2000]
+    fill(page, page.locator(".jp-CodeCell", has_text="def neuron_grads(x1, x2, w1, w2, b):"), answers[EXERCISE])
+    fill(page, page.locator(".jp-CodeCell", has_text="class MyValue:"), answers["ex-value-backward"])
+    passed = validate(page, lab, "validate-answered")
+    assert "Success! Your notebook passes all the tests." in passed, passed[:2000]
+
+
+def test_lesson_7_opens_and_its_first_cells_run(page, lab):
+    base, token, _, _ = lab
+    gpt = next((lesson for lesson in LESSONS if lesson.endswith("-gpt")), None)
+    if gpt is None:
+        pytest.skip("no GPT lesson")
+    # A workspace of its own, so that only this notebook is open.
+    page.goto(f"{base}/lab/workspaces/gpt/tree/{gpt}/{notebook_name(gpt)}.ipynb?reset&token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+    page.locator(".jp-Notebook .jp-CodeCell").first.click()
+    page.keyboard.press("Escape")
+    for _ in range(20):  # Shift+Enter runs a cell and moves on, markdown cells included
+        if all(re.search(r"\[[*\d]+\]", p) for p in page.evaluate(f"() => {PROMPTS}")[:3]):
+            break
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_timeout(300)
+    try:
+        page.wait_for_function(f"() => {{ const p = {PROMPTS}; return p.slice(0, 3).every(t => /\\[\\d+\\]/.test(t)) }}",
+                               timeout=120_000)
+    finally:
+        shoot(page, lab, "lesson-7")
+    first_three = page.locator(".jp-Notebook .jp-CodeCell")
+    assert not [i for i in range(3) if first_three.nth(i).locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count()]

@@ -114,7 +114,7 @@ def build(out):
     dest.mkdir(parents=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info")
     for lesson in lessons:
-        shutil.copytree(ROOT / "book" / lesson, dest / lesson, ignore=skip)
+        shutil.copytree(ROOT / "book" / lesson, dest / lesson, ignore=skip, copy_function=shutil.copy)
         (dest / lesson / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
     shutil.copytree(ROOT / "lib", dest / "lib", ignore=skip)
     (dest / "data").mkdir()
