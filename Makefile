@@ -27,7 +27,7 @@ else
 BOOK_OUT := _build/$(PROFILE)
 endif
 
-.PHONY: setup book book-key test lab student sync autograde feedback grades bench clean release intake report roster
+.PHONY: setup book book-key test lab student student-pack sync autograde feedback grades bench clean release intake report roster
 
 setup: $(STAMP)
 
@@ -59,10 +59,16 @@ book: $(STAMP)
 test: $(STAMP)
 	COURSE_PROFILE=fast pytest -n auto --dist loadgroup
 
-# JupyterLab on the course, started from the repository root: nbgrader's Validate button reads
-# nbgrader_config.py there (elsewhere it would skip the tagged exercise and test cells).
+# JupyterLab on the lessons (book/), started from the repository root: nbgrader's Validate
+# button reads nbgrader_config.py from the server's working folder (elsewhere it would skip the
+# tagged exercise and test cells). Jupyter refuses to run as root without --allow-root.
 lab: $(STAMP)
-	jupyter lab --ServerApp.default_url=/lab/tree/book
+	@if [ "$$(id -u)" = 0 ]; then echo "Note: running as root (a container?), so JupyterLab starts with --allow-root."; fi
+	jupyter lab --ServerApp.root_dir=book $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The student pack: _build/scalars-to-gpt-student/ and its .zip (tools/student_pack.py).
+student-pack: $(STAMP)
+	python tools/student_pack.py --out _build
 
 sync: $(STAMP)
 	jupytext --sync solutions/*/*.md

@@ -39,7 +39,10 @@ class ShortenTestTracebacks(Preprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
             for output in cell.get("outputs", []):
-                if output.output_type == "error":
+                # lib.grading's failures render as their message alone (first line "✗ ..."):
+                # keep it, so feedback shows what the notebook showed.
+                first = output.get("traceback", [""])[:1] or [""]
+                if output.output_type == "error" and not first[0].startswith("✗"):
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
 
@@ -96,7 +99,11 @@ c.Autograde.autograde_preprocessors = [
 # Parallel graders share the sqlite gradebook: wait for a lock rather than fail.
 c.CourseDirectory.db_url = f"sqlite:///{os.path.join(_here, 'gradebook.db')}?timeout=60"
 
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# The message starts with lib.grading.BLANK_STUB: the test of a blank exercise then says in
+# one line that it is not attempted yet, instead of showing a traceback.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError(\"not attempted yet: replace this line with your code\")",
+}
 
 # Feedback goes to students: it must not carry the hidden tests.
 c.GenerateFeedback.preprocessors = [

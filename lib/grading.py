@@ -49,12 +49,22 @@ class Comparison:
     problem: str = ""  # why the values could not be compared at all
 
     def __str__(self):
+        # Read at a glance: a mark first, then the quantity and what it means.
         if self.problem:
-            return f"{self.name:<14} | not comparable: {self.problem}"
-        return (
-            f"{self.name:<14} | exact: {str(self.exact):<5} | close: {str(self.close):<5}"
-            f" | max diff: {self.max_diff:.2e}"
-        )
+            return f"✗ {self.name}: {self.problem}"
+        if self.exact:
+            return f"✓ {self.name}: matches exactly"
+        if self.close:
+            return f"✓ {self.name}: matches (max diff {self.max_diff:.1e})"
+        return f"✗ {self.name}: max difference {self.max_diff:.3g} from the reference"
+
+
+class CheckFailed(AssertionError):
+    """A failed check. IPython shows `_render_traceback_` instead of a traceback, so the
+    student sees the message (quantity, difference, likely mistake) and no frames of lib."""
+
+    def _render_traceback_(self):
+        return str(self).splitlines()
 
 
 def _to_float64(value, role):
@@ -148,47 +158,108 @@ def _failure_message(result, rtol, atol, diagnosis=None):
         message = (f"{result.name}: max difference {result.max_diff:.3g} from the reference "
                    f"(allowed: {atol:g} + {rtol:g} x |reference|).")
     if diagnosis:
-        message += f" Likely mistake: {diagnosis}"
+        message += f"\n  Likely mistake: {diagnosis}"
     return message
 
 
 def check(name, got, expected, *, mistakes=(), rtol=RTOL, atol=ATOL):
-    """Like `compare`, but raise AssertionError with an actionable message when not close.
+    """Like `compare`, but raise CheckFailed (an AssertionError) with an actionable message
+    when not close. When the answer reproduces one of `mistakes`, the message names it.
 
-    When the answer reproduces one of `mistakes`, the message names it.
+    A pass prints one line; a failure prints nothing and its message is all the student sees.
     """
-    result = compare(name, got, expected, rtol=rtol, atol=atol)
+    result = compare(name, got, expected, rtol=rtol, atol=atol, show=False)
     if not result.close:
         diagnosis = diagnose(got, expected, mistakes, rtol=rtol, atol=atol)
-        raise AssertionError(_failure_message(result, rtol, atol, diagnosis))
+        raise CheckFailed("✗ " + _failure_message(result, rtol, atol, diagnosis))
+    print(result)
     return result
+
+
+# A failing check_all lists at most this many quantities, so that it fits on a screen.
+_MAX_LISTED = 5
 
 
 def check_all(got, expected, *, mistakes=(), rtol=RTOL, atol=ATOL):
     """Check every key of the reference dict `expected` against the answer dict `got`.
 
-    Prints one line per quantity, then raises one AssertionError that names every key
-    that is missing, unexpected or not close. A key that reproduces the value a mistake
-    gives it (each `Mistake.value` is a dict) is diagnosed.
+    When all match, prints one line per quantity. Otherwise raises one CheckFailed that
+    counts the keys that are missing, unexpected or not close, names the likely mistake
+    first (each `Mistake.value` is a dict holding the wrong value of the keys it affects),
+    then lists the failing keys.
     """
     if not isinstance(got, dict):
-        raise AssertionError(f"expected a dict with keys {sorted(expected)}, got a {type(got).__name__}")
+        raise CheckFailed(f"✗ expected a dict with keys {sorted(expected)}, got a {type(got).__name__}")
     missing = [k for k in expected if k not in got]
     extra = [k for k in got if k not in expected]
     failures = [f"missing key {k!r}: add it to the dict you return" for k in missing]
     failures += [f"unexpected key {k!r}: the expected keys are {sorted(expected)}" for k in extra]
-    results = []
+    results, failed, passed, diagnoses = [], [], [], {}
     for key in expected:
         if key in got:
-            result = compare(key, got[key], expected[key], rtol=rtol, atol=atol)
+            result = compare(key, got[key], expected[key], rtol=rtol, atol=atol, show=False)
             results.append(result)
-            if not result.close:
-                relevant = [Mistake(m.description, m.value[key]) for m in mistakes if key in m.value]
-                diagnosis = diagnose(got[key], expected[key], relevant, rtol=rtol, atol=atol)
-                failures.append(_failure_message(result, rtol, atol, diagnosis))
+            if result.close:
+                passed.append(key)
+                continue
+            failed.append(key)
+            relevant = [Mistake(m.description, m.value[key]) for m in mistakes if key in m.value]
+            diagnosis = diagnose(got[key], expected[key], relevant, rtol=rtol, atol=atol)
+            if diagnosis:
+                diagnoses.setdefault(diagnosis, []).append(key)
+            # One short line per key: the allowance is the same for all, stated by `check`.
+            failures.append(f"{result.name}: {result.problem}" if result.problem
+                            else f"{result.name}: max difference {result.max_diff:.3g}")
     if failures:
-        raise AssertionError("\n".join(failures))
+        summary = [f"{len(failed)} of {len(expected)} do not match the reference ({', '.join(map(str, failed))})"
+                   if failed else "",
+                   f"missing {', '.join(map(repr, missing))}" if missing else "",
+                   f"unexpected {', '.join(map(repr, extra))}" if extra else ""]
+        lines = ["✗ " + "; ".join(s for s in summary if s)]
+        for diagnosis, keys in diagnoses.items():
+            where = "" if len(diagnoses) == 1 else f"{', '.join(map(str, keys))}: "
+            lines.append(f"  {where}Likely mistake: {diagnosis}")
+        lines += [f"  {f}" for f in failures[:_MAX_LISTED]]
+        if len(failures) > _MAX_LISTED:
+            lines.append(f"  ... and {len(failures) - _MAX_LISTED} more")
+        if passed:
+            lines.append(f"  ✓ {', '.join(map(str, passed))} match")
+        raise CheckFailed("\n".join(lines))
+    for result in results:
+        print(result)
     return results
+
+
+# The stub nbgrader leaves in a blank exercise (nbgrader_config.py) raises NotImplementedError
+# with this message. Its test then fails with one line that says so, not a traceback.
+BLANK_STUB = "not attempted yet"
+
+
+def _blank_exercise(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for NotImplementedError: one line for a blank exercise's stub, the
+    usual traceback for any other."""
+    if not str(value).startswith(BLANK_STUB):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    name = getattr(code, "co_qualname", code.co_name).replace("<locals>.", "")
+    what = "the exercise cell" if name == "<module>" else f"`{name}`"
+    stb = [f"✗ Not attempted yet: {what} still raises NotImplementedError. Write your code in the "
+           "exercise cell above in place of that `raise` line, run it, then run this test again."]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def _install_blank_exercise_handler():
+    ipython = sys.modules.get("IPython")  # loaded only inside IPython or Jupyter
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and hasattr(shell, "set_custom_exc"):
+        shell.set_custom_exc((NotImplementedError,), _blank_exercise)
+
+
+_install_blank_exercise_handler()
 
 
 class _Sealed(types.ModuleType):

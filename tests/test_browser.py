@@ -261,7 +261,7 @@ def assert_student_notebook(lesson, text):
     nbformat.validate(notebook)
     student = nbformat.read(student_path(lesson), as_version=4)
     assert [c.source for c in notebook.cells] == [c.source for c in student.cells], f"{lesson}: not the student edition"
-    assert "raise NotImplementedError()" in text and "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    assert "raise NotImplementedError(" in text and "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
 
 
 def test_every_lesson_page_offers_its_student_notebook(site, browser, visits):
@@ -350,7 +350,7 @@ def test_toggles_hide_no_answers(site, browser, visits):
         visit = Visit(browser, f"{base}/{lesson_page(lesson, visits)}")
         try:
             page = visit.page
-            stubs = page.locator(".cell.tag_skip-execution .cell_input", has_text="raise NotImplementedError()")
+            stubs = page.locator(".cell.tag_skip-execution .cell_input", has_text="raise NotImplementedError(")
             exercises = [c for c in nbformat.read(student_path(lesson), as_version=4).cells
                          if nbgrader_meta(c).get("solution")]
             assert stubs.count() == len(exercises), f"{lesson}: {stubs.count()} stubs shown for {len(exercises)} exercises"

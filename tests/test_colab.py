@@ -154,8 +154,10 @@ def run_in_colab(nb, venv, repo, workdir):
     os.environ.clear()
     os.environ.update(simulated)
     try:
-        NotebookClient(nb, km=km, timeout=900, allow_errors=True,
-                       skip_cells_with_tag="never-skip-when-grading",  # a student runs every cell
+        # Every cell, exercise and test cells included, as Run All does: an error stops the run
+        # unless its cell is tagged `raises-exception` (the test cells), in Colab as in JupyterLab.
+        NotebookClient(nb, km=km, timeout=900, allow_errors=False,
+                       skip_cells_with_tag="never-skip-when-grading",
                        resources={"metadata": {"path": str(workdir)}}).execute()
     finally:
         os.environ.clear()
@@ -179,12 +181,16 @@ def test_student_notebook_runs_in_a_bare_colab_runtime(lesson, colab_runtime, re
         installs.append(lesson)
     assert installs, f"lib was in the runtime before any set-up cell ran: {text_of(before)}"
     assert str(colab_runtime) in text_of(after), f"lib was not installed into the runtime: {text_of(after)}"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code), f"{lesson}: Run All stopped early"
     failed = [c for c in nb.cells if errored(c)]
-    outside = [c.source[:80] for c in failed if not nbgrader_meta(c)]
-    assert not outside, f"{lesson}: cells outside the exercises failed in Colab (they must use lib, not the answers): {outside}"
-    for cell in nb.cells:  # a blank answer fails every test that grades it
+    outside = [c.source[:80] for c in failed if not nbgrader_meta(c).get("grade")]
+    assert not outside, f"{lesson}: cells other than tests failed (they must use lib, not the answers): {outside}"
+    for cell in nb.cells:  # a blank answer fails every test that grades it, in one line
         if nbgrader_meta(cell).get("grade"):
-            assert errored(cell), f"{nbgrader_meta(cell)['grade_id']} passes with a blank answer"
+            (error,) = [o for o in cell.outputs if o.output_type == "error"]
+            assert error.ename == "NotImplementedError" and len(error.traceback) == 1, error.traceback
+            assert error.traceback[0].startswith("✗ Not attempted yet: `"), error.traceback
 
 
 def test_set_up_cell_does_nothing_outside_colab():

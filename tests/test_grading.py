@@ -9,7 +9,42 @@ def test_exact_close_and_max_difference_are_reported(capsys):
     result = compare("dW", torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0 + 1e-9], dtype=torch.float64))
     assert (result.exact, result.close) == (False, True)
     assert result.max_diff == pytest.approx(1e-9, rel=1e-3)
-    assert "dW" in capsys.readouterr().out
+    assert capsys.readouterr().out == "✓ dW: matches (max diff 1.0e-09)\n"
+
+
+def test_passing_lines_read_as_passing(capsys):
+    check("db", 2.0, 2.0)
+    check_all({"a": 1.0 + 1e-12, "b": 3.0}, {"a": 1.0, "b": 3.0})
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ db: matches exactly", "✓ a: matches (max diff 1.0e-12)", "✓ b: matches exactly"]
+    failing = str(compare("c", 2.0, 1.0, show=False))
+    assert failing.startswith("✗ c:") and "max difference 1" in failing
+
+
+def test_a_failure_shows_its_message_instead_of_a_traceback(capsys):
+    mistakes = [Mistake("the 1/n of the mean is missing", 3.0)]
+    with pytest.raises(AssertionError) as err:
+        check("dx", 3.0, 1.0, mistakes=mistakes)
+    assert capsys.readouterr().out == ""  # nothing printed above the failure: it says it all
+    # IPython shows _render_traceback_ in place of the traceback: no frames from lib.
+    shown = err.value._render_traceback_()
+    assert shown == str(err.value).splitlines()
+    assert shown == ["✗ dx: max difference 2 from the reference (allowed: 1e-08 + 1e-06 x |reference|).",
+                     "  Likely mistake: the 1/n of the mean is missing"]
+
+
+def test_check_all_fails_on_one_screen_with_the_mistake_first(capsys):
+    expected = {f"k{i}": float(i) for i in range(12)}
+    wrong = {k: v + 1.0 for k, v in expected.items()}
+    wrong["k0"] = 0.0
+    mistakes = [Mistake("everything is shifted by one", {k: v + 1.0 for k, v in expected.items()})]
+    with pytest.raises(AssertionError) as err:
+        check_all(wrong, expected, mistakes=mistakes)
+    shown = err.value._render_traceback_()
+    assert capsys.readouterr().out == ""
+    assert shown[0].startswith("✗ 11 of 12 do not match the reference (k1, k2,")
+    assert shown[1] == "  Likely mistake: everything is shifted by one"
+    assert shown[-2:] == ["  ... and 6 more", "  ✓ k0 match"] and len(shown) <= 9
 
 
 def test_float32_answers_are_judged_in_float64():
@@ -50,9 +85,8 @@ def test_check_all_names_every_problem(capsys):
         check_all({"a": 1.0, "b": 5.0, "z": 0.0}, {"a": 1.0, "b": 2.0, "c": 3.0})
     message = str(err.value)
     assert "missing key 'c'" in message and "unexpected key 'z'" in message and "b: max difference 3" in message
-    assert "a: " not in message
-    printed = capsys.readouterr().out
-    assert printed.count("exact:") == 2
+    assert "a: " not in message and "✓ a match" in message
+    assert capsys.readouterr().out == ""
 
 
 def test_check_all_passes_a_correct_dict():
@@ -73,7 +107,7 @@ def test_a_known_mistake_is_named_in_the_failure():
     reference = torch.tensor([1.0, 2.0, 3.0])
     mistakes = [Mistake("the gradient was overwritten instead of accumulated", reference / 2),
                 Mistake("the 1/n of the mean is missing", reference * 3)]
-    with pytest.raises(AssertionError, match=r"max difference 6 .*Likely mistake: the 1/n of the mean"):
+    with pytest.raises(AssertionError, match=r"(?s)max difference 6 .*Likely mistake: the 1/n of the mean"):
         check("dx", reference * 3, reference, mistakes=mistakes)
 
 

@@ -6,6 +6,7 @@ tests. (It must run from the repository root, where nbgrader_config.py makes it 
 `skip-execution` cells; `make lab` starts JupyterLab there.)
 """
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -32,9 +33,23 @@ def test_jupyterlab_has_nbgrader_validate():
     assert not [n for n in off if n == "@jupyter/nbgrader" or n.startswith("@jupyter/nbgrader:validate")], off
 
 
-def test_make_lab_starts_jupyterlab_at_the_course_root():
-    make = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
-    assert "jupyter lab" in make.stdout and "cd " not in make.stdout, make.stdout
+def test_make_lab_starts_jupyterlab_at_the_lessons_from_the_course_root():
+    # -W: as if the environment were set up, so that -n lists only the lab recipe.
+    make = subprocess.run(["make", "-n", "lab", "-W", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True)
+    recipe = make.stdout
+    assert "jupyter lab" in recipe and "cd " not in recipe, recipe  # Validate reads ./nbgrader_config.py
+    assert "--ServerApp.root_dir=book" in recipe, recipe
+    # Jupyter refuses to start as root without --allow-root; only root gets it, with a note.
+    assert '[ "$(id -u)" = 0 ] && echo --allow-root' in recipe and "Note: running as root" in recipe, recipe
+
+
+def test_readme_paths_exist():
+    text = (ROOT / "README.md").read_text()
+    paths = set(re.findall(r"`((?:book|solutions|lib|tests|bench|tools)/[^`\s]*)`", text))
+    assert "book/01-micrograd/micrograd.ipynb" in paths
+    missing = [p for p in paths if "<" not in p and "*" not in p and not (ROOT / p).exists()]
+    assert not missing, f"the README names paths that do not exist: {missing}"
+    assert "PROFILE=fast make lab" in text
 
 
 def test_validate_passes_an_answered_notebook_and_fails_a_blank_one(tmp_path):

@@ -12,6 +12,8 @@ import jupytext
 import nbformat
 import pytest
 
+from lib.grading import BLANK_STUB
+
 from conftest import (BOOK, LESSONS, copy_course, nbgrader_meta, run_tool,
                       solution_path, student_path)
 
@@ -49,6 +51,17 @@ def test_exercise_and_test_cells_are_skipped_by_the_book(lesson):
             assert meta.get("points", 0) > 0 and meta.get("locked"), f"{meta['grade_id']}: test cells are locked and score points"
 
 
+def test_only_visible_test_cells_let_run_all_continue(lesson):
+    """JupyterLab's Run All (and nbclient) go on past an error only in a cell tagged
+    `raises-exception`: every test cell has it, so a blank exercise does not stop the
+    notebook; no other cell has it, so any other error still does."""
+    for path in (solution_path(lesson), student_path(lesson)):
+        for cell in nbformat.read(path, as_version=4).cells:
+            tagged = "raises-exception" in cell.metadata.get("tags", [])
+            assert tagged == bool(nbgrader_meta(cell).get("grade")), (
+                f"{path.name}: {nbgrader_meta(cell).get('grade_id') or cell.source[:60]!r}")
+
+
 def test_every_lesson_starts_with_the_same_colab_cell():
     firsts = set()
     for lesson in LESSONS:
@@ -63,7 +76,8 @@ def test_student_edition_holds_no_answers(lesson):
     text = student_path(lesson).read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text
-    assert "raise NotImplementedError()" in text
+    sources = "\n".join(c.source for c in nbformat.read(student_path(lesson), as_version=4).cells)
+    assert f'raise NotImplementedError("{BLANK_STUB}' in sources
     assert not list((BOOK / lesson).glob("*.md")), "the authored .md (with answers) was released"
 
 

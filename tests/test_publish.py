@@ -119,6 +119,13 @@ def test_uploads_the_html_with_the_student_notebooks(workflow, tmp_path):
         assert copy.read_bytes() == student_path(lesson).read_bytes()
 
 
+def test_publishes_the_student_pack_beside_the_book(workflow):
+    place = step_running(workflow, "tools/student_pack.py")
+    names = [s.get("uses", s.get("run", "")) for s in steps(workflow)]
+    assert names.index(place["run"]) < names.index(step_using(workflow, "actions/upload-pages-artifact")["uses"])
+    assert "cp _build/scalars-to-gpt-student.zip _build/html/" in place["run"]
+
+
 def test_deploys_the_uploaded_book(workflow):
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build"
