@@ -27,7 +27,7 @@ RUNTIME_SOURCES = ["lib"]
 TOOL_SOURCES = ["grader", "bench", "book/_ext", "tests"]
 # Folders whose modules and packages (namespace ones too, such as bench) import one another by
 # plain name: scripts and tests put these folders on sys.path.
-LOCAL_MODULE_FOLDERS = [ROOT, ROOT / "tests", ROOT / "bench", ROOT / "book" / "_ext"]
+LOCAL_MODULE_FOLDERS = [ROOT, ROOT / "tests", ROOT / "bench", ROOT / "book" / "_ext", ROOT / "tools"]
 
 
 def normalise(name):
