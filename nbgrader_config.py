@@ -120,10 +120,12 @@ c.IgnorePattern.pattern = r"Warning"
 # Operations around grading: LMS intake, the exchange, grades export, late penalties.
 # The plugin classes are in grader/plugins.py; book/instructor-guide.md explains each command.
 # ---------------------------------------------------------------------------------------------
-from grader.plugins import CourseGradesExport, CourseLatePenalty, LmsCollector, SafeExtractor  # noqa: E402
+from grader.collect import LmsCollector  # noqa: E402
+from grader.extract import SafeExtractor  # noqa: E402
+from grader.plugins import CourseGradesExport, CourseLatePenalty  # noqa: E402
 
 # `nbgrader zip_collect <lesson>` reads downloaded/<lesson>/archive/*.zip as Moodle or Canvas
-# name them; pin one LMS with --collector=grader.plugins.MoodleCollector (or CanvasCollector).
+# name them; pin one LMS with --collector=grader.collect.MoodleCollector (or CanvasCollector).
 c.ZipCollectApp.extractor_plugin = SafeExtractor
 c.ZipCollectApp.collector_plugin = LmsCollector
 # Ids from the LMS's names ("Ada Lovelace" -> ada-lovelace); "number" uses its account numbers.

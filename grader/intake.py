@@ -1,7 +1,7 @@
 """Getting submissions into submitted/ safely, and the checks before grading them.
 
 A zip downloaded from an LMS goes through nbgrader's own `zip_collect` with the course's
-plugins (grader/plugins.py: the safe extractor and one collector per LMS layout), so
+plugins (grader/extract.py: the safe extractor; grader/collect.py: one collector per LMS layout), so
 `nbgrader zip_collect <lesson>`, `make intake` and `python -m grader intake` place files alike.
 
 `unsafe_entries` lists what must not reach a grading kernel: anything in a student's folder
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PATTERN = None  # the LMS layouts live in grader/plugins.py; kept for the command line's option
+PATTERN = None  # the LMS layouts live in grader/collect.py; kept for the command line's option
 
 
 class IntakeError(ValueError):

@@ -197,7 +197,7 @@ def test_the_grader_command_runs_the_same_intake(tmp_path):
 
 
 def test_a_damaged_member_is_refused_and_the_rest_extracted(tmp_path):
-    from grader.plugins import SafeExtractor
+    from grader.extract import SafeExtractor
 
     archive, extracted = tmp_path / "archive", tmp_path / "extracted"
     archive.mkdir()
