@@ -145,9 +145,19 @@ CHEATS = {
     },
 }
 
-# lesson -> {exercise: an honest answer that does something unusual}
+def _value_with_identity_dunders(solution):
+    """The `_backward` solution whose MyValue defines __eq__ and __hash__ (by identity) and
+    looks up tanh by name: correct, and everything a name scan distrusts."""
+    extra = ("    def __eq__(self, other):  # a node equals only itself\n        return self is other\n\n"
+             "    __hash__ = object.__hash__\n\n    def __add__(self, other):")
+    assert "    def __add__(self, other):" in solution
+    return "import functools, operator\nget_ipython()\n" + solution.replace("    def __add__(self, other):", extra, 1)
+
+
+# lesson -> {exercise: an honest answer that does something unusual (text, or made from the solution)}
 HONEST = {
     "01-micrograd": {
+        "ex-value-backward": _value_with_identity_dunders,
         "ex-neuron-grads": (
             "import functools, operator, sys\n"
             "class Node:\n    def __init__(self, v):\n        self.v = v\n"
@@ -165,6 +175,20 @@ HONEST = {
             "    return g\n"),
     },
     "05-backprop": {
+        "ex-backward-output-layer": (
+            "import functools, operator\n"
+            "def backward_output_layer(s, params, dlogits):\n"
+            "    matmul = getattr(operator, 'matmul')\n"
+            "    d = {'h': matmul(dlogits, params['W2'].T),\n"
+            "         'W2': functools.reduce(operator.matmul, [s['h'].T, dlogits]),\n"
+            "         'b2': torch.sum(dlogits, 0)}\n"
+            "    d['hpreact'] = (1.0 - s['h'] ** 2) * d['h']\n"
+            "    return d\n"),
+        "ex-dhprebn": (
+            "def dhprebn_fused(dhpreact, bngain, bnvar_inv, bnraw):\n"
+            "    n, total = len(dhpreact), getattr(torch, 'sum')\n"
+            "    return bngain * bnvar_inv / n * (n * dhpreact - total(dhpreact, 0)\n"
+            "                                     - n / (n - 1) * bnraw * total(dhpreact * bnraw, 0))\n"),
         "ex-dlogits": (
             "import functools, operator, re, sys\n"
             "softmax = functools.partial(torch.softmax, dim=1)\n"
@@ -185,11 +209,43 @@ HONEST = {
             "    q, k, v = (getattr(layer, '__call__')(x) for layer in (query, key, value))\n"
             "    wei = mask(q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5)\n"
             "    return F.softmax(wei, dim=-1) @ v\n"),
+        "ex-multi-head": (
+            "import functools\nsoftmax_last = functools.partial(F.softmax, dim=-1)\n"
+            "def multi_head_attention(x, query, key, value, proj, n_head):\n"
+            "    B, T, C = x.shape\n    hs = C // n_head\n"
+            "    q, k, v = map(lambda t: t.view(B, T, n_head, hs).transpose(1, 2), (query(x), key(x), value(x)))\n"
+            "    wei = torch.matmul(q, k.transpose(-2, -1)) * hs ** -0.5\n"
+            "    wei = softmax_last(wei.masked_fill(torch.tril(torch.ones(T, T, device=x.device)) == 0, float('-inf')))\n"
+            "    assert len(list(proj.modules())) >= 1\n"
+            "    return proj(torch.matmul(wei, v).transpose(1, 2).reshape(B, T, C))\n"),
     },
     "08-tokenizer": {
         "ex-get-stats": (
             "import collections\n"
             "def pair_counts(ids):\n    return dict(collections.Counter(zip(ids, ids[1:])))\n"),
+        "ex-merge": (
+            "import re\nNUMBER = re.compile(r'\\d+')\n"
+            "def merge_pair(ids, pair, idx):\n"
+            "    get_ipython()\n"
+            "    out, i = [], 0\n"
+            "    while i < len(ids):\n"
+            "        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):\n"
+            "            out.append(idx); i += 2\n"
+            "        else:\n            out.append(ids[i]); i += 1\n"
+            "    return out\n"),
+        "ex-train": (  # lib's merge is allowed here: the exercise asks for the loop
+            "import operator\n"
+            "def train_bpe(text, vocab_size):\n"
+            "    ids, merges = list(text.encode('utf-8')), {}\n"
+            "    for idx in range(256, vocab_size):\n"
+            "        counts = {}\n"
+            "        for pair in zip(ids, ids[1:]):\n"
+            "            counts[pair] = counts.get(pair, 0) + 1\n"
+            "        if not counts:\n            break\n"
+            "        pair = max(counts.items(), key=operator.itemgetter(1))[0]\n"
+            "        ids = merge(ids, pair, idx)\n"
+            "        merges[pair] = idx\n"
+            "    return merges\n"),
         "ex-encode-decode": (
             "import functools, re\nSPLIT = re.compile(r'.', re.S)\n"
             "def encode(text, merges):\n"
@@ -239,5 +295,6 @@ def submissions_for(lesson, answers):
                 verdict[exercise] = f"zero:{kind}:{name}"
         out[f"r{k + 1}-cheats"] = (overrides, verdict)
     if lesson in HONEST:
-        out["h-unusual"] = (dict(HONEST[lesson]), {ex: "full" for ex in HONEST[lesson]})
+        honest = {ex: text(answers[ex]) if callable(text) else text for ex, text in HONEST[lesson].items()}
+        out["h-unusual"] = (honest, {ex: "full" for ex in honest})
     return out
