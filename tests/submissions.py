@@ -60,6 +60,15 @@ def with_tests_replaced(nb, source="pass"):
     return nb
 
 
+def scores(course, lesson):
+    """student -> {grade cell: score} of `lesson`, from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student.id: {g.cell.name: g.score for nb in s.notebooks for g in nb.grades}
+                for s in gb.assignment_submissions(lesson)}
+
+
 def write(nb, course, student, lesson):
     folder = course / "submitted" / student / lesson
     folder.mkdir(parents=True, exist_ok=True)

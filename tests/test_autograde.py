@@ -52,14 +52,6 @@ PIPELINE_LESSON = LESSONS[0] if LESSONS else None
 TIMEOUT = 15  # seconds per cell: short, so the runaway submission is cut quickly
 
 
-def score_table(course, lesson):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s.student.id: {g.cell.name: g.score for g in s.notebooks[0].grades if g.cell.name in submissions.points(lesson)}
-                for s in gb.assignment_submissions(lesson)}
-
-
 # One graded batch per lesson serves all its tests: keep them on one xdist worker.
 @pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(f"grade-{lesson}"))
                                         for lesson in LESSONS])
@@ -85,7 +77,7 @@ def graded(request, tmp_path_factory):
     run_tool("nbgrader", "autograde", lesson, f"--Execute.timeout={TIMEOUT}", cwd=course, timeout=1200)
     run_tool("nbgrader", "generate_feedback", lesson, cwd=course)
     run_tool("nbgrader", "export", "--to", "grades.csv", cwd=course)
-    return lesson, course, score_table(course, lesson), failing
+    return lesson, course, submissions.scores(course, lesson), failing
 
 
 def test_reference_solution_scores_full_marks(graded):

@@ -44,11 +44,7 @@ def batch(tmp_path_factory):
         listener.close()
     run_tool("nbgrader", "generate_feedback", bad.LESSON, "--force", cwd=course)
     report.write_report(course)
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s.student.id: {g.cell.name: g.score for g in s.notebooks[0].grades}
-                  for s in gb.assignment_submissions(bad.LESSON)}
-    return course, cases, results, scores
+    return course, cases, results, submissions.scores(course, bad.LESSON)
 
 
 def expected_scores(zeroed):

@@ -55,15 +55,6 @@ def place(course):
     return course
 
 
-def scores(course):
-    """student -> {grade cell: score} from the course's gradebook."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s.student.id: {g.cell.name: g.score for nb in s.notebooks for g in nb.grades}
-                for s in gb.assignment_submissions(LESSON)}
-
-
 def findings(course):
     """student -> sorted (kind, cell) of what the judge found."""
     out = {}
@@ -105,7 +96,7 @@ def doors(tmp_path_factory):
 
 
 def test_the_batch_is_graded_as_its_answers_deserve(doors):
-    graded = scores(doors["nbgrader"])
+    graded = submissions.scores(doors["nbgrader"], LESSON)
     points = submissions.points(LESSON)
     assert graded["correct"] == points
     assert set(graded["blank"].values()) == {0}
@@ -114,7 +105,7 @@ def test_the_batch_is_graded_as_its_answers_deserve(doors):
 
 
 def test_both_doors_give_the_same_scores_per_cell(doors):
-    by_cli, by_make = scores(doors["nbgrader"]), scores(doors["make"])
+    by_cli, by_make = submissions.scores(doors["nbgrader"], LESSON), submissions.scores(doors["make"], LESSON)
     assert set(by_cli) == {"correct", "blank", "cheat"}
     assert by_cli == by_make
 
@@ -280,7 +271,7 @@ def test_formgrader_shows_the_graded_submissions_with_the_csv_scores(lab, browse
 
 def test_formgrader_autograde_button_runs_the_judge(lab, browser, tmp_path):
     base, token, course = lab
-    before = scores(course)["cheat"]
+    before = submissions.scores(course, LESSON)["cheat"]
     found = course / "grading" / "findings" / LESSON / "cheat.json"
     found.unlink()  # written again only if the button runs the judge
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -296,7 +287,7 @@ def test_formgrader_autograde_button_runs_the_judge(lab, browser, tmp_path):
 
     assert found.exists(), "the formgrader's Autograde did not run the course's judge"
     assert ("reference used", "ex-neuron-grads") in findings(course)["cheat"]
-    assert scores(course)["cheat"] == before
+    assert submissions.scores(course, LESSON)["cheat"] == before
     open_submissions(page, base)
     assert shown_scores(page)["cheat"][0] == sum(before.values())
 

@@ -37,14 +37,6 @@ def exercises_and_tests(lesson):
     return out
 
 
-def scores_of(course, lesson):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s.student.id: {g.cell.name: g.score for g in s.notebooks[0].grades}
-                for s in gb.assignment_submissions(lesson)}
-
-
 @pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(f"red-{lesson}"))
                                         for lesson in LESSONS])
 def batch(request, tmp_path_factory):
@@ -59,9 +51,9 @@ def batch(request, tmp_path_factory):
         submissions.write(submissions.answered(lesson, overrides), course, student, lesson)
     submissions.write(submissions.answered(lesson), course, "b-reference", lesson)
     findings = grader_batch.grade(course, lesson, workers=2, progress=False)
-    first = scores_of(course, lesson)
+    first = submissions.scores(course, lesson)
     grader_batch.grade(course, lesson, workers=1, progress=False)
-    return lesson, planned, first, scores_of(course, lesson), findings
+    return lesson, planned, first, submissions.scores(course, lesson), findings
 
 
 def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch):
