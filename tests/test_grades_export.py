@@ -74,7 +74,7 @@ def test_export_and_the_grader_command_write_the_same_file(graded):
 
 
 def test_make_grades_is_nbgrader_export():
-    make = subprocess.run(["make", "-n", "grades"], cwd=ROOT, capture_output=True, text=True)
+    make = subprocess.run(["make", "--no-print-directory", "-n", "grades"], cwd=ROOT, capture_output=True, text=True)
     assert make.stdout.strip().splitlines()[-1] == "nbgrader export", make.stdout
 
 
@@ -124,5 +124,5 @@ def test_a_lesson_picked_by_name_is_exported_alone(graded):
 
 
 def test_make_roster_imports_with_nbgrader():
-    make = subprocess.run(["make", "-n", "roster", "CSV=class.csv"], cwd=ROOT, capture_output=True, text=True)
+    make = subprocess.run(["make", "--no-print-directory", "-n", "roster", "CSV=class.csv"], cwd=ROOT, capture_output=True, text=True)
     assert make.stdout.strip().splitlines()[-1] == 'nbgrader db student import "class.csv"', make.stdout

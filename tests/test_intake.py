@@ -178,7 +178,7 @@ def test_an_empty_archive_folder_fails_with_the_command_to_run(tmp_path):
 
 
 def test_make_intake_is_a_thin_call_of_zip_collect():
-    make = subprocess.run(["make", "-n", "intake", "ZIP=x.zip", f"LESSON={LESSON}"], cwd=ROOT,
+    make = subprocess.run(["make", "--no-print-directory", "-n", "intake", "ZIP=x.zip", f"LESSON={LESSON}"], cwd=ROOT,
                           capture_output=True, text=True)
     commands = [line for line in make.stdout.splitlines() if not line.startswith(("test ", "python -m pip"))]
     assert commands[-2:] == [f"mkdir -p downloaded/{LESSON}/archive && cp \"x.zip\" downloaded/{LESSON}/archive/",

@@ -35,7 +35,7 @@ def test_jupyterlab_has_nbgrader_validate():
 
 def test_make_lab_starts_jupyterlab_at_the_lessons_from_the_course_root():
     # -W: as if the environment were set up, so that -n lists only the lab recipe.
-    make = subprocess.run(["make", "-n", "lab", "-W", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True)
+    make = subprocess.run(["make", "--no-print-directory", "-n", "lab", "-W", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True)
     recipe = make.stdout
     assert "jupyter lab" in recipe and "cd " not in recipe, recipe  # Validate reads ./nbgrader_config.py
     assert "--ServerApp.root_dir=book" in recipe, recipe

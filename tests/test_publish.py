@@ -72,7 +72,7 @@ def test_keeps_the_execution_cache_between_runs(workflow):
 
 def test_make_book_builds_where_the_cache_is_kept():
     # The full profile builds into the repository root: _build/.jupyter_cache, _build/html.
-    make = subprocess.run(["make", "-n", "book", "PROFILE=full"], cwd=ROOT, capture_output=True, text=True)
+    make = subprocess.run(["make", "--no-print-directory", "-n", "book", "PROFILE=full"], cwd=ROOT, capture_output=True, text=True)
     assert "--output ." in make.stdout and "_build/.lib-hash" in make.stdout, make.stdout + make.stderr
 
 
@@ -86,7 +86,7 @@ def test_make_book_re_executes_every_page_when_lib_or_the_dependencies_change(tm
     shutil.copytree(ROOT / "bench" / "results", tmp_path / "bench" / "results")
 
     def key():
-        result = subprocess.run(["make", "-s", "book-key"], cwd=tmp_path, capture_output=True, text=True, check=True)
+        result = subprocess.run(["make", "--no-print-directory", "-s", "book-key"], cwd=tmp_path, capture_output=True, text=True, check=True)
         assert re.fullmatch(r"[0-9a-f]{16}\n", result.stdout), result.stdout + result.stderr
         return result.stdout
 
@@ -95,7 +95,7 @@ def test_make_book_re_executes_every_page_when_lib_or_the_dependencies_change(tm
         f.write("\n# a change\n")
     assert (key() != before) == re_executes
     # ... and `make book` compares the same key.
-    dry_runs = [subprocess.run(["make", "-n", target], cwd=tmp_path, capture_output=True, text=True).stdout
+    dry_runs = [subprocess.run(["make", "--no-print-directory", "-n", target], cwd=tmp_path, capture_output=True, text=True).stdout
                 for target in ("book-key", "book")]
     assert f"h=$({dry_runs[0].strip()})" in dry_runs[1], dry_runs
 

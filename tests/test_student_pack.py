@@ -35,7 +35,7 @@ def files_of(folder):
 
 
 def test_make_student_pack_builds_it():
-    make = subprocess.run(["make", "-n", "student-pack", "-W", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True)
+    make = subprocess.run(["make", "--no-print-directory", "-n", "student-pack", "-W", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True)
     assert "tools/student_pack.py" in make.stdout, make.stdout
 
 
@@ -71,7 +71,7 @@ def test_readme_gives_two_commands(pack):
     readme = (folder / "README.md").read_text()
     block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make setup", "make lab"]
-    make = subprocess.run(["make", "-n", "setup", "lab"], cwd=folder, capture_output=True, text=True)
+    make = subprocess.run(["make", "--no-print-directory", "-n", "setup", "lab"], cwd=folder, capture_output=True, text=True)
     assert make.returncode == 0 and "pip install" in make.stdout and "jupyter lab" in make.stdout, make.stdout + make.stderr
     # `make lab` starts in the pack's root, where the lessons and nbgrader_config.py are.
     assert "cd " not in make.stdout and "root_dir" not in make.stdout
