@@ -50,10 +50,11 @@ class HiddenTestFailed(AnswerError):
 
 
 def _describe(error):
-    where = ""
-    if error.get("line"):
-        where = f"\n  at line {error['line']} of your answer: {error.get('code', '')}"
-    return f"Your code raised {error.get('type', 'an error')}: {error.get('message', '')}{where}"
+    """The answer's error in a few lines; every part is cut short (the answer's process wrote it)."""
+    error = error if isinstance(error, dict) else {}
+    part = lambda key, default="", size=300: str(error.get(key, default))[:size]  # noqa: E731
+    where = f"\n  at line {part('line', size=10)} of your answer: {part('code')}" if error.get("line") else ""
+    return f"Your code raised {part('type', 'an error', 80)}: {part('message', size=2000)}{where}"
 
 
 class Remote:
@@ -243,7 +244,10 @@ class AnswerProcess:
                 "the exercise scores zero. Compute the result with your own code.")
 
     def _print(self, text):
-        if text and self.printed < _OUTPUT_LIMIT:
+        if isinstance(text, str) and text and self.printed < _OUTPUT_LIMIT:
+            room = _OUTPUT_LIMIT + 200 - self.printed  # the answer's own cut note fits
+            if len(text) > room:
+                text = text[:room] + "\n... output cut by the grader ...\n"
             self.printed += len(text)
             print(text, end="" if text.endswith("\n") else "\n")
 
