@@ -82,6 +82,9 @@ c.Execute.skip_cells_with_tag = "never-skip-when-grading"
 # Per-cell limit while autograding: the test kernel's cells. The answer's calls in one test
 # cell stop `Judge.margin` seconds before it, and the cell says why (grader/testing.py).
 c.Execute.timeout = 60
+# ... and for a whole submission: what is left to run when it is spent scores zero, and the
+# feedback and the report say so; the batch goes on.
+c.Judge.notebook_budget = 300
 
 # The judge (grader/judge.py) runs the tests in a kernel of their own and each exercise's
 # answer in a fresh bubblewrap sandbox (grader/sandbox.py), unless GRADER_SANDBOX=off, which

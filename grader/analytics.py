@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .batch import GRADING, db_url
 
-LIMIT_KINDS = ("timeout", "process died", "output truncated")
+LIMIT_KINDS = ("timeout", "process died", "output truncated", "time budget")
 NO_DIAGNOSIS = "(failed, no mistake named)"
 HIDDEN_FAILURE = "A hidden test failed"
 DIAGNOSIS = re.compile(r"Likely mistake:\s*(.+)")

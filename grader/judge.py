@@ -21,10 +21,12 @@ alike. For one submission it
 import json
 import os
 import re
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -36,6 +38,7 @@ from .normalise import Finding, grade_id, is_answer, normalise, read_submission
 SUMMARY = "application/vnd.scalars-to-gpt.grading+json"
 REPOSITORY = Path(__file__).resolve().parent.parent
 CUT = "output cut by the grader"
+REPORT = "__judge__.report()"
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 
 
@@ -96,6 +99,9 @@ class Judge(Execute):
     margin = Integer(10, help="seconds by which an answer's calls in one test cell stay under the "
                               "cell's timeout, so the judge stops them and says why").tag(config=True)
     trusted_factor = Integer(4, help="time limit multiplier for the lesson's own cells").tag(config=True)
+    notebook_budget = Integer(300, help=(
+        "seconds one submission may take in all: the cells still to run when it is spent are not "
+        "run, and their tests score zero")).tag(config=True)
     hidden_feedback = Enum(["diagnosis", "none"], "diagnosis", help=(
         "what a failing hidden test tells the student: the likely mistake (never the case's name or "
         "inputs), or only that a hidden test failed")).tag(config=True)
@@ -105,12 +111,15 @@ class Judge(Execute):
         course, lesson, student, graded, release, source, findings = rebuild(self.config, resources)
         plan, placement = self.plan(graded, release, source, lesson, course)
         self.timeout_func = self.cell_timeout
-
+        self._deadline, self._out_of_time = time.monotonic() + self.notebook_budget, 0
         super().preprocess(plan, resources)
         for step, index in placement:
             graded.cells[index].outputs = plan.cells[step].outputs
             graded.cells[index].execution_count = plan.cells[step].get("execution_count")
         findings += self.read_summary(plan.cells[-1], graded)
+        if self._out_of_time:
+            findings.append(Finding("time budget", "", f"grading stopped after the notebook's {self.notebook_budget} s: "
+                                                       f"{self._out_of_time} test cell(s) were not run and score zero."))
         self.forfeit(graded, findings)
         self.save_findings(course, lesson, student, findings)
         return graded, resources
@@ -118,11 +127,30 @@ class Judge(Execute):
     def cell_timeout(self, cell):
         """The cell timeout limits the student's code: an answer's cell also starts its process
         and runs the lesson cells it needs, and the lesson's own cells get `trusted_factor` times
-        more, so a busy machine does not fail a notebook at its import cell."""
+        more, so a busy machine does not fail a notebook at its import cell. No cell outlasts
+        the notebook's budget."""
         limit = self.timeout or 60
+        if cell.source == REPORT:  # closes the answers' processes: never cut short
+            return limit
         if cell.source.startswith("__judge__.answer("):
-            return limit + testing.STARTUP
-        return limit if cell.source.startswith("__judge__.enter(") else limit * self.trusted_factor
+            limit += testing.STARTUP
+        elif not cell.source.startswith("__judge__.enter("):
+            limit *= self.trusted_factor
+        return max(1, min(limit, int(self._deadline - time.monotonic()) + 1))
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """Cells after the notebook's budget is spent are not run (a test among them gets an
+        error that says so); the last cell, which closes the answers' processes, always runs."""
+        if time.monotonic() > self._deadline and cell_index < len(self.nb.cells) - 1:
+            if cell.source.startswith("__judge__.enter("):
+                self._out_of_time += 1
+                cell.outputs = [new_output("error", ename="TimeBudget", evalue="", traceback=[
+                    f"Not run: grading this notebook took its whole budget ({self.notebook_budget} s) before "
+                    "this test; it scores zero. Look for slow code in the answers above."])]
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    execute_cell = run_sync(async_execute_cell)  # nbconvert calls the synchronous name
 
     # -- what the test kernel runs -----------------------------------------------------------------
     def plan(self, graded, release, source, lesson, course):
@@ -168,7 +196,7 @@ class Judge(Execute):
                 steps.append(new_code_cell(f"__judge__.enter({exercise_of[i]!r}, {names[exercise_of[i]]!r})\n"
                                            + with_hidden_tests_quiet(sources[i])))
                 placement.append((len(steps) - 1, i))
-        steps.append(new_code_cell("__judge__.report()"))
+        steps.append(new_code_cell(REPORT))
         return new_notebook(cells=steps, metadata=graded.metadata), placement
 
     # -- what happened ---------------------------------------------------------------------------------

@@ -146,3 +146,30 @@ def test_the_judge_runs_the_cells_a_test_needs_and_only_those():
     assert cells.needed(sources, len(sources), cells.used("print(len(words))"), lambda i: True) == [1]
     # a function's own arguments and locals are not the notebook's names
     assert cells.used("def f(words):\n    model = 3\n    return model + len(words)") == {"len"}
+
+
+@pytest.mark.slow
+def test_a_notebook_that_spends_its_time_budget_stops_and_says_why(tmp_path):
+    """nbgrader autograde with a 10 s budget on a submission whose first answer sleeps 20 s: the
+    tests still to run score zero, their feedback and the findings say why, and grading ends."""
+    import json
+    import time
+
+    import submissions
+    from conftest import copy_course, run_tool
+
+    lesson = "01-micrograd"
+    course = copy_course(tmp_path)
+    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    first = next(iter(submissions.solutions(lesson)))
+    slow = submissions.answered(lesson, {first: "import time\ntime.sleep(20)\n" + submissions.solutions(lesson)[first]})
+    submissions.write(slow, course, "slow", lesson)
+    start = time.monotonic()
+    run_tool("nbgrader", "autograde", lesson, "--Judge.notebook_budget=10", cwd=course)
+    assert time.monotonic() - start < 120
+    scores = submissions.scores(course, lesson)["slow"]
+    assert scores["test-exp-backward"] == scores["test-pow-backward"] == 0
+    graded = (course / "autograded" / "slow" / lesson / "micrograd.ipynb").read_text()
+    assert "took its whole budget (10 s)" in graded
+    record = json.loads((course / "grading" / "findings" / lesson / "slow.json").read_text())
+    assert "time budget" in {f["kind"] for f in record["findings"]}
