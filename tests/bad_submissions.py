@@ -103,6 +103,10 @@ def build(answered, blank, neuron_answer, course, listen_port):
     cases["k10-snoop"] = (neuron(snoop + right), set(), set())
     cases["k11-flood"] = (neuron(right.replace("    return grads", "    print('spam ' * 200_000)\n    return grads")),
                           set(), {"output truncated"})
+    # display data never leaves the answer's process: only its text stands in the notebook
+    cases["k11-display-flood"] = (neuron(right.replace(
+        "    return grads", "    from IPython.display import HTML, display\n    display(HTML('<p>' * 5_000_000))\n    return grads")),
+        set(), set())
     cases["k12-invalid-json"] = (b'{"cells": [', NEURON_TESTS | VALUE_TESTS, {"unreadable notebook"})
     cases["k12-empty-file"] = (b"", NEURON_TESTS | VALUE_TESTS, {"unreadable notebook"})
     # links to the solutions: never followed, graded as blank, reported
