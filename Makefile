@@ -73,9 +73,10 @@ student-pack: $(STAMP)
 sync: $(STAMP)
 	jupytext --sync solutions/*/*.md
 
-# Regenerate the student edition book/<lesson>/ from solutions/<lesson>/.
+# Regenerate the student edition book/<lesson>/ from solutions/<lesson>/. The gradebook is not
+# touched: a lesson counts towards the class's maximum once it is released (make release).
 student: sync
-	for l in $(LESSONS); do nbgrader generate_assignment $$l --force || exit 1; done
+	for l in $(LESSONS); do nbgrader generate_assignment $$l --force --no-db || exit 1; done
 
 # Grading needs only the exercise cells: the fast profile skips the lessons' long runs.
 # The instructor's round trip, one target per step (book/instructor-guide.md):
@@ -85,7 +86,11 @@ student: sync
 SANDBOX ?= on
 WORKERS ?= 0
 autograde feedback: COURSE_PROFILE := fast
-release: student
+# Release lessons to the class (LESSON=01-micrograd, or every lesson without it): the student
+# edition, and the lesson's tests in gradebook.db, which grading and the formgrader's maximum read.
+release: sync
+	for l in $(if $(filter command line,$(origin LESSON)),$(LESSON),$(LESSONS)); do \
+	  nbgrader generate_assignment $$l --force || exit 1; done
 
 # nbgrader's zip_collect with the course's plugins (grader/plugins.py): the zip joins
 # downloaded/<lesson>/archive/, and every file it leaves out is listed in

@@ -126,3 +126,15 @@ def test_a_lesson_picked_by_name_is_exported_alone(graded):
 def test_make_roster_imports_with_nbgrader():
     make = subprocess.run(["make", "--no-print-directory", "-n", "roster", "CSV=class.csv"], cwd=ROOT, capture_output=True, text=True)
     assert make.stdout.strip().splitlines()[-1] == 'nbgrader db student import "class.csv"', make.stdout
+
+
+def test_only_a_released_lesson_enters_the_gradebook():
+    """`make student` regenerates every student edition without recording any lesson in
+    gradebook.db; `make release LESSON=...` records that lesson only (the formgrader's maximum
+    is the sum over the lessons there)."""
+    student = subprocess.run(["make", "--no-print-directory", "-n", "student", "-W", ".venv/.installed"], cwd=ROOT,
+                             capture_output=True, text=True).stdout
+    assert "generate_assignment $l --force --no-db" in student
+    release = subprocess.run(["make", "--no-print-directory", "-n", "release", "LESSON=01-micrograd",
+                              "-W", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "for l in 01-micrograd; do" in release and "--no-db" not in release
