@@ -19,12 +19,11 @@ import pytest
 
 from conftest import LESSONS, nbgrader_meta, solution_path, student_path
 from grader import references
+from tools import mistake_catalogue
 
 pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons in solutions/")
 
-# The test file that holds each lesson's mistake catalogue.
-MISTAKE_TESTS = {"01-micrograd": "micrograd", "02-bigram": "bigram", "03-mlp": "mlp", "04-batchnorm": "batchnorm",
-                 "05-backprop": "backprop", "06-wavenet": "wavenet", "07-gpt": "attention", "08-tokenizer": "bpe"}
+MISTAKE_TESTS = mistake_catalogue.MISTAKE_TESTS  # the test file that holds each lesson's catalogue
 MAX_COLUMNS = 88
 
 
@@ -148,6 +147,11 @@ def test_every_graded_exercise_has_a_mistake_catalogue(lesson):
     catalogue = getattr(module, "CATALOGUE", [])
     missing = sorted(e for e in exercises if sum(w.exercise == e for w in catalogue) < 5)
     assert not missing, f"{lesson}: exercises with fewer than 5 catalogued mistakes: {missing}"
+
+
+def test_the_instructor_page_lists_the_catalogues():
+    assert mistake_catalogue.PAGE.read_text() == mistake_catalogue.render(), (
+        "book/mistakes.md is out of date: run python tools/mistake_catalogue.py")
 
 
 def test_code_fits_the_column(lesson):
