@@ -82,9 +82,11 @@ student: sync
 # The instructor's round trip, one target per step (book/instructor-guide.md):
 #   release -> intake (ZIP=... LESSON=...) -> autograde -> feedback -> grades (+ report)
 # Kernels run in a bubblewrap sandbox; SANDBOX=off grades without it (the report says so).
-# WORKERS students are graded at once (default: one per core).
+# WORKERS students are graded at once (default: one per core). SCHEDULER=tcp://host:8786 grades
+# on a Dask cluster instead (grader/cluster.py says what the cluster needs).
 SANDBOX ?= on
 WORKERS ?= 0
+SCHEDULER ?=
 autograde feedback: COURSE_PROFILE := fast
 # Release lessons to the class (LESSON=01-micrograd, or every lesson without it): the student
 # edition, and the lesson's tests in gradebook.db, which grading and the formgrader's maximum read.
@@ -107,7 +109,7 @@ roster: $(STAMP)
 
 autograde: $(STAMP)
 	@test -n "$(LESSON)" || { echo "Nothing to grade: put submissions in submitted/<student>/<lesson>/ (or make intake)."; exit 1; }
-	python -m grader autograde $(LESSON) --workers $(WORKERS) --sandbox $(SANDBOX)
+	python -m grader autograde $(LESSON) --workers $(WORKERS) --sandbox $(SANDBOX) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 feedback: $(STAMP)
 	python -m grader feedback $(LESSON)

@@ -28,6 +28,9 @@ def main(argv=None):
     grade.add_argument("--workers", type=int, default=0, help="parallel students (default: one per core)")
     grade.add_argument("--sandbox", choices=["on", "off"], default="on")
     grade.add_argument("--timeout", type=int, default=0, help="seconds per cell (default: nbgrader_config.py)")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default="",
+                       help="grade on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                            "(grader/cluster.py); default: on this machine")
     feedback = commands.add_parser("feedback", help="feedback HTML per student, without hidden tests")
     feedback.add_argument("lessons", nargs="*")
     commands.add_parser("grades", help="grades.csv: a column per graded cell and the total")
@@ -64,7 +67,7 @@ def main(argv=None):
                   "The report says so.")
         for lesson in lessons:
             results = batch.grade(course, lesson, workers=args.workers or None, timeout=args.timeout or None,
-                                  use_sandbox=use_sandbox)
+                                  use_sandbox=use_sandbox, scheduler=args.scheduler or None)
             flagged = {s: f for s, f in results.items() if f}
             print(f"{lesson}: {len(results)} graded, {len(flagged)} with findings")
         csv_path, html_path = report.write_report(course)

@@ -107,14 +107,18 @@ def students_of(course, lesson):
     return sorted(p.parent.name for p in (Path(course) / "submitted").glob(f"*/{lesson}") if p.is_dir())
 
 
-def grade(course, lesson, *, students=None, workers=None, timeout=None, use_sandbox=True, progress=True):
-    """Grade `lesson` for `students` (default: every submission); return {student: [Finding]}."""
+def grade(course, lesson, *, students=None, workers=None, timeout=None, use_sandbox=True, progress=True,
+          scheduler=None):
+    """Grade `lesson` for `students` (default: every submission); return {student: [Finding]}.
+
+    `workers` shares of the class are graded at once: by threads of this process (default: one
+    per core), or with `scheduler` (a Dask scheduler's address) by the cluster's workers
+    (default: one share per worker thread; grader/cluster.py)."""
     course = Path(course).resolve()
     if use_sandbox:
         sandbox.require()
     release = nbformat.read(course / "book" / lesson / f"{notebook_name(lesson)}.ipynb", as_version=4)
     students = students if students is not None else students_of(course, lesson)
-    workers = workers or os.cpu_count() or 1
     env = dict(os.environ, GRADER_SANDBOX="on" if use_sandbox else "off", COURSE_PROFILE="fast",
                OMP_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -135,31 +139,40 @@ def grade(course, lesson, *, students=None, workers=None, timeout=None, use_sand
         record_path.write_text(json.dumps(record, indent=1))
         return found
 
-    def shard(group):
-        """A worker's share of the class in one nbgrader run; anyone it could not grade, alone."""
-        ok, log = run_nbgrader(course, lesson, group, timeout, env)
-        done = {}
-        for student in group:
-            if (out_dir / f"{student}.json").exists():
-                done[student] = record(student, True, log)
-            else:
-                retried, alone = run_nbgrader(course, lesson, [student], timeout, env)
-                done[student] = record(student, retried, alone)
-        return done
-
     for student in students:
         (out_dir / f"{student}.json").unlink(missing_ok=True)
+    if scheduler:
+        from . import cluster  # Dask is needed only to grade on a cluster
+        pool, slots = cluster.executor(scheduler)
+        workers = workers or slots
+    else:
+        workers = workers or os.cpu_count() or 1
+        pool = ThreadPoolExecutor(max_workers=workers)
     groups = [g for g in (students[i::workers] for i in range(workers)) if g]
     results = {}
     bar = tqdm(total=len(students), desc=f"grading {lesson}", unit="student", disable=not progress)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        jobs = [pool.submit(shard, g) for g in groups]
+    with pool:
+        jobs = [pool.submit(grade_share, course, lesson, g, timeout, env) for g in groups]
         while any(not j.done() for j in jobs):  # the judge writes a student's findings when it is done
             bar.n = sum((out_dir / f"{s}.json").exists() for s in students)
             bar.refresh()
             time.sleep(0.5)
         for job in as_completed(jobs):
-            results.update(job.result())
+            results.update({student: record(student, ok, log) for student, (ok, log) in job.result().items()})
     bar.n = len(students)
     bar.close()
     return results
+
+
+def grade_share(course, lesson, group, timeout, env):
+    """A worker's share of the class in one nbgrader run; anyone it could not grade, alone.
+    {student: (graded, log tail)}. Runs in a thread of the batch, or on a cluster's worker."""
+    ok, log = run_nbgrader(course, lesson, group, timeout, env)
+    out_dir = grading_dir(course) / "findings" / lesson
+    done = {}
+    for student in group:
+        if (out_dir / f"{student}.json").exists():
+            done[student] = (True, log)
+        else:
+            done[student] = run_nbgrader(course, lesson, [student], timeout, env)
+    return done
