@@ -127,8 +127,36 @@ MATH_REPORT = r"""async () => {
     // this is a page's whole weight, as a reader's first visit would fetch it.
     const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
     const transferred = entries.reduce((sum, e) => sum + (e.transferSize || 0), 0);
-    return {total: formulas.length, rendered: rendered.length, errors: errors, raw_tex: raw, transferred: transferred};
+    const resources = entries.map(e => [e.name.split('#')[0], e.transferSize || 0]);
+    return {total: formulas.length, rendered: rendered.length, errors: errors, raw_tex: raw, transferred: transferred,
+            resources: resources};
 }"""
+
+# At the desktop width: the code blocks (cell inputs and code listings, not outputs) that scroll
+# sideways, each by its longest line; and for every graph drawing (an SVG image in a cell's
+# output), the height in CSS pixels of its smallest label as drawn: graphviz writes each label's
+# font-size in the units of the SVG's viewBox, which the image scales to its width on the page.
+LAYOUT = r"""async () => {
+    const blocks = [...document.querySelectorAll('div.highlight pre')]
+        .filter(pre => !pre.closest('.cell_output') && pre.checkVisibility());
+    const overflowing = blocks.filter(pre => pre.scrollWidth > pre.clientWidth + 1).map(pre =>
+        pre.textContent.split('\n').reduce((a, b) => a.length >= b.length ? a : b, '').slice(0, 120));
+    const drawings = [];
+    for (const img of document.querySelectorAll('.cell_output img')) {
+        const src = img.currentSrc || img.src;
+        if (!src.endsWith('.svg') || !img.checkVisibility()) continue;
+        const svg = new DOMParser().parseFromString(await (await fetch(src)).text(), 'image/svg+xml').documentElement;
+        const box = (svg.getAttribute('viewBox') || '').trim().split(/[\s,]+/).map(Number);
+        const sizes = [...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')))
+            .filter(size => size > 0);
+        if (box.length !== 4 || !sizes.length) continue;
+        const scale = img.getBoundingClientRect().width / box[2];
+        drawings.push({src: src.split('/').pop(), smallest_label_px: Math.min(...sizes) * scale});
+    }
+    return {code_blocks: blocks.length, overflowing_code: overflowing, drawings: drawings};
+}"""
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 class Visit:
@@ -144,6 +172,12 @@ class Visit:
         self.page.goto(url, wait_until="load")
         self.page.wait_for_load_state("networkidle")
         self.math = self.page.evaluate(MATH_REPORT)
+        self.layout = self.page.evaluate(LAYOUT)
+        # The same page on a phone: the page itself must not scroll sideways (a wide block may).
+        self.page.set_viewport_size(PHONE)
+        self.layout["phone_overflow_px"] = self.page.evaluate(
+            "() => document.documentElement.scrollWidth - window.innerWidth")
+        self.page.set_viewport_size(DESKTOP)
 
     def broken_images(self):
         return self.page.evaluate("""() => [...document.images]
@@ -177,12 +211,15 @@ def visits(site, browser):
             "links": visit.page.eval_on_selector_all("a[href]", "els => els.map(a => a.href)"),
             "screenshot": shot,
             "math": visit.math,
+            "layout": visit.layout,
             "blocked": browser.blocked_requests[blocked_before:],
         }
         visit.close()
     REPORT.parent.mkdir(parents=True, exist_ok=True)
+    new_bytes = new_bytes_per_page(results)
     REPORT.write_text(json.dumps({path: {"formulas_total": v["math"]["total"], "formulas_rendered": v["math"]["rendered"],
-                                         "bytes": v["math"]["transferred"], "blocked_requests": v["blocked"]}
+                                         "bytes": v["math"]["transferred"], "new_bytes": new_bytes[path],
+                                         "blocked_requests": v["blocked"], "layout": v["layout"]}
                                   for path, v in results.items()}, indent=1))
     return results
 
@@ -212,11 +249,46 @@ def test_every_formula_renders_offline(visits):
     assert total >= 100, f"only {total} formulas in the whole book"
 
 
-def test_page_weights_are_measured(visits):
-    """Each page's weight: everything it loads (theme, scripts, fonts, images), cache off."""
+FIRST_PAGE_MAX = 1_500_000  # bytes a reader's first page may load
+NEXT_PAGE_MAX = 500_000  # bytes a later page may add to what the first one loaded
+
+
+def new_bytes_per_page(results):
+    """What each page adds to what the front page loaded (as a browser's cache would keep it)."""
+    front = {url for url, _ in results["index.html"]["math"]["resources"]} if "index.html" in results else set()
+    return {path: (v["math"]["transferred"] if path == "index.html" else
+                   sum(size for url, size in dict(v["math"]["resources"]).items() if url not in front))
+            for path, v in results.items()}
+
+
+def test_page_weights_stay_small(visits):
+    """Each page's weight: everything it loads (theme, scripts, fonts, images), cache off; the
+    front page at most 1.5 MB, every other page at most 500 kB beyond what the front page loaded."""
+    new_bytes = new_bytes_per_page(visits)
     for path, visit in visits.items():
-        print(f"{visit['math']['transferred'] / 1e3:8.0f} kB  {path}")
+        print(f"{visit['math']['transferred'] / 1e3:8.0f} kB  {new_bytes[path] / 1e3:8.0f} kB new  {path}")
         assert visit["math"]["transferred"] > 0, f"{path}: no transfer measured"
+    assert visits["index.html"]["math"]["transferred"] <= FIRST_PAGE_MAX
+    heavy = {p: round(b / 1e3) for p, b in new_bytes.items() if p != "index.html" and b > NEXT_PAGE_MAX}
+    assert not heavy, f"pages that add more than {NEXT_PAGE_MAX / 1e3:.0f} kB (kB): {heavy}"
+
+
+def test_code_fits_the_column_and_the_phone(visits):
+    """At 1280 px no code block scrolls sideways; at 390 px the page itself does not."""
+    counted = sum(v["layout"]["code_blocks"] for v in visits.values())
+    assert counted >= 100, f"only {counted} code blocks found: the check is looking in the wrong place"
+    wide = {p: v["layout"]["overflowing_code"] for p, v in visits.items() if v["layout"]["overflowing_code"]}
+    assert not wide, f"code blocks wider than the column: {wide}"
+    phone = {p: v["layout"]["phone_overflow_px"] for p, v in visits.items() if v["layout"]["phone_overflow_px"] > 0}
+    assert not phone, f"pages wider than a phone's screen (px too wide): {phone}"
+
+
+def test_graph_labels_are_readable(visits):
+    """Every graph drawing's smallest label is at least 10 px high as drawn at 1280 px."""
+    drawings = [(p, d) for p, v in visits.items() for d in v["layout"]["drawings"]]
+    assert len(drawings) >= 3, f"only {len(drawings)} graph drawings found in the book"
+    small = [(p, d["src"], round(d["smallest_label_px"], 1)) for p, d in drawings if d["smallest_label_px"] < 10]
+    assert not small, f"graph drawings with labels under 10 px: {small}"
 
 
 def test_every_image_and_drawing_loads(visits):
