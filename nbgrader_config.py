@@ -64,6 +64,24 @@ class WrapFeedbackText(Preprocessor):
         return nb, resources
 
 
+class StudentNotebookMetadata(Preprocessor):
+    """Give the student edition the notebook metadata JupyterLab itself writes for the course's
+    kernel, so that a lesson opens unmodified instead of dirty (JupyterLab rewrites a kernelspec
+    or language_info that differs from its kernel's). The version is the course's Python
+    (README: Python 3.11, the version CI runs)."""
+
+    enabled = Bool(True)
+    kernelspec = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    language_info = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                     "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                     "pygments_lexer": "ipython3", "version": "3.11.7"}
+
+    def preprocess(self, nb, resources):
+        nb.metadata["kernelspec"] = dict(self.kernelspec)
+        nb.metadata["language_info"] = dict(self.language_info)
+        return nb, resources
+
+
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "scalars-to-gpt"
 c.CourseDirectory.source_directory = "solutions"
@@ -107,6 +125,12 @@ c.CourseDirectory.db_url = f"sqlite:///{os.path.join(_here, 'gradebook.db')}?tim
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError(\"not attempted yet: replace this line with your code\")",
 }
+
+# The student edition opens clean in JupyterLab (metadata as JupyterLab writes it).
+from nbgrader.apps.generateassignmentapp import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [*GenerateAssignment.class_traits()["preprocessors"].default(),
+                                     StudentNotebookMetadata]
 
 # Feedback goes to students: it must not carry the hidden tests.
 c.GenerateFeedback.preprocessors = [
