@@ -100,6 +100,16 @@ def shoot(page, lab, name):
     page.screenshot(path=str(lab[3] / f"{name}.png"))
 
 
+def test_the_lesson_opens_unmodified(page, lab):
+    """Opening a lesson and starting its kernel changes nothing in it: its tab shows no unsaved
+    change (JupyterLab marks the tab dirty when it rewrites the notebook's kernel metadata)."""
+    time.sleep(3)  # the kernel's info reply, which JupyterLab copies into the metadata, has come
+    shoot(page, lab, "opened")
+    tab = page.locator(".lm-TabBar-tab.jp-mod-current")
+    assert tab.count() == 1 and notebook_name(LESSON) in tab.inner_text()
+    assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "the notebook is modified on opening"
+
+
 def test_run_all_reaches_the_last_cell_of_a_blank_notebook(page, lab):
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
