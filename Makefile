@@ -27,15 +27,35 @@ else
 BOOK_OUT := _build/$(PROFILE)
 endif
 
-.PHONY: setup book book-key test lab student student-pack sync autograde feedback grades bench clean release intake report roster
+.PHONY: setup lock book book-key test lab student student-pack sync autograde feedback grades bench clean release intake report roster
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# The environment is requirements.lock: every package at one version, with the sha256 of its
+# files, installed with hashes enforced. `make lock` compiles it (uv) from pyproject.toml, the
+# pins in constraints.txt and torch's build in torch-build.txt. torch is its CPU build, from
+# TORCH_INDEX, PyTorch's index of CPU wheels: from PyPI a Linux machine would get the CUDA
+# build, gigabytes of GPU libraries that a CPU laptop never uses. The lock holds the Linux
+# x86_64 wheels for Python 3.11. For a CUDA build, put its version in torch-build.txt (e.g.
+# torch==2.13.0+cu128) and run `make lock setup TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
+# An index that cannot be reached is skipped (--retries 0): a machine with its own copy of the
+# wheels (pip's find-links) installs the same hashed files.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+INDEX_ARGS = $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q --require-hashes --no-deps --retries 0 $(INDEX_ARGS) -r requirements.lock
+	$(VENV)/bin/python -m pip install -q --no-deps -e .
 	touch $@
+
+lock:
+	test -x $(VENV)/bin/uv || { echo "make lock needs uv in $(VENV): run make setup first"; exit 1; }
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra lab -c constraints.txt \
+	  --override torch-build.txt --generate-hashes --python-version 3.11.7 \
+	  --python-platform x86_64-manylinux_2_28 --index-strategy unsafe-best-match $(INDEX_ARGS) \
+	  --no-header -o requirements.lock
 
 # The main job: execute every page and build the HTML book (warnings are errors). Execution
 # is cached, and the cache cannot see what a page imports: when lib/, the benchmark results
@@ -43,7 +63,7 @@ $(STAMP): pyproject.toml constraints.txt
 # page re-runs against them. `make book-key` prints the key, kept in _build/.lib-hash.
 # bench/book_build.py times the build and each page into bench/results/book_build_$(PROFILE).json
 # (shown on the performance page, which re-reads it without dropping the cache).
-BOOK_KEY = cat lib/*.py lib/*/*.py pyproject.toml constraints.txt $$(ls bench/results/*.json | grep -v /book_build_) 2>/dev/null | sha256sum | cut -c1-16
+BOOK_KEY = cat lib/*.py lib/*/*.py pyproject.toml constraints.txt requirements.lock $$(ls bench/results/*.json | grep -v /book_build_) 2>/dev/null | sha256sum | cut -c1-16
 
 book-key:
 	@$(BOOK_KEY)
