@@ -77,10 +77,11 @@ def test_make_book_builds_where_the_cache_is_kept():
 
 
 @pytest.mark.parametrize("changed, re_executes", [
-    ("lib/config.py", True), ("constraints.txt", True), ("pyproject.toml", True), ("README.md", False)])
+    ("lib/config.py", True), ("constraints.txt", True), ("requirements.lock", True), ("pyproject.toml", True),
+    ("README.md", False)])
 def test_make_book_re_executes_every_page_when_lib_or_the_dependencies_change(tmp_path, changed, re_executes):
     # The key `make book` keeps in _build/.lib-hash, computed on a copy of what it reads.
-    for name in ("Makefile", "pyproject.toml", "constraints.txt", "README.md"):
+    for name in ("Makefile", "pyproject.toml", "constraints.txt", "requirements.lock", "README.md"):
         shutil.copy(ROOT / name, tmp_path)
     shutil.copytree(ROOT / "lib", tmp_path / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "bench" / "results", tmp_path / "bench" / "results")
