@@ -74,7 +74,11 @@ def encode(value, handles, depth=0):
     if isinstance(value, (bytes, bytearray)):
         return {"bytes": base64.b64encode(bytes(value)).decode(), "mutable": isinstance(value, bytearray)}
     if isinstance(value, torch.Tensor) and value.layout == torch.strided:
-        return {"tensor": _tensor_data(torch.Tensor.as_subclass(value, torch.Tensor))}
+        # A parameter (a leaf that requires grad) comes back as one, so that tests can check the
+        # flag; any other tensor as plain data. Read through Tensor's own descriptors (a
+        # subclass may override them) and before the alias below, which is no leaf.
+        parameter = torch.Tensor.requires_grad.__get__(value) and torch.Tensor.is_leaf.__get__(value)
+        return {"tensor": _tensor_data(torch.Tensor.as_subclass(value, torch.Tensor), bool(parameter))}
     for kind, types in (("list", list), ("tuple", tuple), ("set", (set, frozenset))):
         if isinstance(value, types):
             return {kind: [encode(v, handles, depth + 1) for v in value]}
@@ -90,13 +94,13 @@ def encode(value, handles, depth=0):
     return {"handle": id(value), "type": type(value).__qualname__, "callable": callable(value)}
 
 
-def _tensor_data(t):
+def _tensor_data(t, requires_grad=False):
     import torch
 
     t = t.detach().cpu().contiguous()
     raw = t.view(torch.int16) if t.dtype == torch.bfloat16 else t  # numpy has no bfloat16
     return {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
-            "data": base64.b64encode(raw.numpy().tobytes()).decode(), "requires_grad": t.requires_grad}
+            "data": base64.b64encode(raw.numpy().tobytes()).decode(), "requires_grad": requires_grad}
 
 
 # -- the test kernel's side: plain data -> values, never running student code -------------------

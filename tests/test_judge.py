@@ -173,3 +173,16 @@ def test_a_notebook_that_spends_its_time_budget_stops_and_says_why(tmp_path):
     assert "took its whole budget (10 s)" in graded
     record = json.loads((course / "grading" / "findings" / lesson / "slow.json").read_text())
     assert "time budget" in {f["kind"] for f in record["findings"]}
+
+
+def test_a_parameter_comes_back_as_a_parameter_and_an_output_as_data():
+    """A test can read `requires_grad` of the parameters an answer returns (a layer's weight);
+    a computed tensor comes back as data only, with no graph of the answer's process."""
+    import torch
+
+    make = lambda *args: ("handle", args)  # noqa: E731
+    weight = torch.nn.Parameter(torch.randn(3, 2, dtype=torch.float64))
+    frozen = torch.randn(3, 2, dtype=torch.float64)
+    back = [wire.decode(wire.encode(value, {}), make) for value in (weight, frozen, weight * 2)]
+    assert [t.requires_grad for t in back] == [True, False, False]
+    assert all(torch.equal(t.detach(), v.detach()) for t, v in zip(back, (weight, frozen, weight * 2)))
