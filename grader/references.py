@@ -49,7 +49,11 @@ REFERENCES = {
         "ex-backward-cross-entropy", "ex-backward-output-layer", "ex-backward-batchnorm",
         "ex-backward-input-layer", "ex-dlogits", "ex-dhprebn", "ex-train-by-hand")},
     "06-wavenet": {
-        "ex-flatten-consecutive": ["lib.makemore.FlattenConsecutive"],
+        "ex-embedding": ["lib.makemore.Embedding", "torch.nn.Embedding", "torch.nn.functional.embedding",
+                         "torch.embedding"],
+        "ex-sequential": ["lib.makemore.Sequential", "torch.nn.Sequential"],
+        "ex-flatten-consecutive": ["lib.makemore.FlattenConsecutive", "torch.nn.Flatten", "torch.nn.Unflatten"],
+        "ex-hierarchical-model": ["lib.makemore.wavenet.hierarchical_model"],
         "ex-batchnorm-statistics": BATCHNORM,
     },
     "07-gpt": {
