@@ -41,9 +41,11 @@ REFERENCES = {
         "ex-mlp-forward": ["lib.makemore.mlp.MLP"],
     },
     "04-batchnorm": {
-        "ex-batchnorm-train": BATCHNORM,
-        "ex-running-stats": BATCHNORM,
-        "ex-batchnorm-eval": BATCHNORM,
+        "ex-linear-tanh": ["lib.makemore.Linear", "lib.makemore.Tanh", "torch.nn.Linear", "torch.nn.Tanh",
+                           "torch.nn.functional.linear"],
+        "ex-init-fixes": ["lib.mistakes.batchnorm.fixed_initialisation"],
+        "ex-batchnorm1d": BATCHNORM + ["torch.nn.BatchNorm1d"],
+        "ex-update-ratio": ["lib.diagnostics.update_ratios"],
     },
     "05-backprop": {exercise: BACKPROP for exercise in (
         "ex-backward-cross-entropy", "ex-backward-output-layer", "ex-backward-batchnorm",

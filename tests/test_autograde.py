@@ -26,7 +26,7 @@ WRONG = {
     "03-mlp": ("ex-mlp-forward", "torch.tanh(emb.view(X.shape[0], -1) @ W1 + b1)", "emb.view(X.shape[0], -1) @ W1 + b1",
                {"test-mlp-forward"}),
     # BatchNorm normalising with the unbiased variance (the lecture's class) instead of torch's biased one
-    "04-batchnorm": ("ex-batchnorm-train", "x.var(0, keepdim=True, unbiased=False)", "x.var(0, keepdim=True)",
+    "04-batchnorm": ("ex-batchnorm1d", "x.var(0, keepdim=True, unbiased=False)", "x.var(0, keepdim=True)",
                      {"test-batchnorm-train"}),
     # BatchNorm statistics over dimension 0 only: the lecture's 3-D bug
     "06-wavenet": ("ex-batchnorm-statistics", "dims = tuple(range(x.dim() - 1))", "dims = 0",
