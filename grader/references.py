@@ -39,6 +39,10 @@ REFERENCES = {
     "03-mlp": {
         "ex-build-dataset": ["lib.makemore.build_dataset"],
         "ex-mlp-forward": ["lib.makemore.mlp.MLP"],
+        "ex-train-loop": ["lib.makemore.mlp.train", "lib.makemore.mlp.lr_sweep"],
+        "ex-lr-sweep": ["lib.makemore.mlp.lr_sweep", "lib.makemore.mlp.train"],
+        "ex-split": ["lib.makemore.split_words"],
+        "ex-sample": ["lib.makemore.mlp.sample"],
     },
     "04-batchnorm": {
         "ex-linear-tanh": ["lib.makemore.Linear", "lib.makemore.Tanh", "torch.nn.Linear", "torch.nn.Tanh",

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lib.makemore import MLP, Vocab, build_dataset, sample, split_loss, step_decay, train
-from lib.makemore.mlp import LECTURE_LR
+from lib.makemore.mlp import LECTURE_LR, lr_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 from conftest import dataset_text
@@ -123,6 +123,23 @@ def test_learning_rate_may_be_a_function_of_the_step(examples):
     constant = train(MLP(n_hidden=20), X, Y, steps=20, lr=0.1, progress=False)
     assert train(MLP(n_hidden=20), X, Y, steps=20, lr=schedule, progress=False) == constant
     assert seen == list(range(20))
+
+
+def test_lr_sweep_trains_at_10_to_each_exponent_and_picks_the_best_window(examples):
+    X, Y = examples
+    exponents = torch.linspace(-3, 0, 40, dtype=torch.float64)
+    model = MLP(27, 3, 2, 10, generator=torch.Generator().manual_seed(1))
+    losses, chosen = lr_sweep(model, X, Y, exponents, batch_size=8, window=10,
+                              generator=torch.Generator().manual_seed(2))
+    again = MLP(27, 3, 2, 10, generator=torch.Generator().manual_seed(1))
+    rates = (10 ** exponents).tolist()
+    assert losses == train(again, X, Y, steps=40, batch_size=8, lr=lambda step: rates[step],
+                           generator=torch.Generator().manual_seed(2), progress=False)
+    best = torch.tensor(losses, dtype=torch.float64).view(4, 10).mean(1).argmin()
+    assert chosen == pytest.approx(10 ** exponents.view(4, 10).mean(1)[best].item(), rel=1e-12)
+    assert torch.equal(model.W1, again.W1)  # the sweep trains the model it is given
+    with pytest.raises(ValueError, match="windows"):
+        lr_sweep(model, X, Y, exponents[:35], window=10)
 
 
 def test_the_thread_setting_changes_the_speed_not_the_losses(examples):

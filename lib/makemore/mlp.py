@@ -162,6 +162,22 @@ def train(model, X, Y, steps, batch_size=32, lr=LECTURE_LR, generator=None, prog
     return run.losses
 
 
+def lr_sweep(model, X, Y, exponents, batch_size=32, window=20, generator=None):
+    """The lecture's learning-rate search: one minibatch step per exponent e, at rate 10 ** e,
+    on one model that keeps training (so `model` is changed). Returns (losses, chosen rate):
+    the losses averaged over windows of `window` consecutive steps, the rate is 10 ** (the mean
+    exponent of the window with the lowest average). len(exponents) must be a multiple of window.
+    """
+    exponents = torch.as_tensor(exponents, dtype=torch.float64)
+    if len(exponents) == 0 or len(exponents) % window:
+        raise ValueError(f"{len(exponents)} exponents do not fill windows of {window} steps")
+    rates = (10 ** exponents).tolist()
+    losses = train(model, X, Y, steps=len(rates), batch_size=batch_size, lr=lambda step: rates[step],
+                   generator=generator, progress=False)
+    smooth = torch.tensor(losses, dtype=torch.float64).view(-1, window).mean(1)
+    return losses, 10 ** exponents.view(-1, window).mean(1)[smooth.argmin()].item()
+
+
 @torch.no_grad()
 def split_loss(model, X, Y):
     """The mean cross-entropy of the model on every example of a split (no gradients, eval mode)."""
