@@ -321,7 +321,6 @@ def _recover(mergeable_ranks, byte_ids, keep_singles=False):
 def recover_merges(mergeable_ranks):
     """Mistakes in the merges recovered from `mergeable_ranks`."""
     byte_ids = [mergeable_ranks[bytes([b])] for b in range(256)]
-    merges = _recover(mergeable_ranks, byte_ids)
     first_split = {}
     for token, rank in sorted(mergeable_ranks.items(), key=lambda item: item[1]):
         for i in range(1, len(token)):
@@ -338,6 +337,4 @@ def recover_merges(mergeable_ranks):
                 _recover(mergeable_ranks, list(range(256)))),
         Mistake("the single-byte tokens were recorded as merges; they are the base vocabulary "
                 "(byte_ids), not merges", _recover(mergeable_ranks, byte_ids, keep_singles=True)),
-        Mistake("each merge's parts were written (right, left): a merge is (left id, right id)",
-                {(right, left): rank for (left, right), rank in merges.items()}),
     ]
