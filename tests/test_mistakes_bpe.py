@@ -197,12 +197,14 @@ RECOVER_SPLIT = """        ids = [byte_ids[b] for b in token]
             pair = min(stats, key=lambda p: merges.get(p, float("inf")))
             ids = merge(ids, pair, merges[pair])
         merges[tuple(ids)] = rank"""
+RAISE_MESSAGE = """raise ValueError(
+                    f"the text contains the special token {special!r}, "
+                    f"which allowed_special does not allow"
+                )"""
 RAISE_BLOCK = """    if allowed_special != "none":
         for special in special_tokens:
             if special not in allowed and special in text:
-                raise ValueError(f"the text contains the special token {special!r}, "
-                                 f"which allowed_special does not allow")
-"""
+                """ + RAISE_MESSAGE + "\n"
 
 
 def _w(exercise, edits, names, kind, what):
@@ -320,9 +322,7 @@ CATALOGUE = [
                               '    if allowed_special == "all":\n'
                               '        allowed = {"<|endoftext|>": special_tokens["<|endoftext|>"]}')],
        "'all': two kinds", "sloppy", "hard-codes <|endoftext|> as the only special token"),
-    _w("ex-special-tokens", [('raise ValueError(f"the text contains the special token {special!r}, "\n'
-                              '                                 f"which allowed_special does not allow")',
-                              'raise ValueError("special token not allowed")')],
+    _w("ex-special-tokens", [(RAISE_MESSAGE, 'raise ValueError("special token not allowed")')],
        "does not name the special token", "sloppy", "raises an error that does not say which token"),
     _w("ex-special-tokens", [("allowed = {s: i for s, i in special_tokens.items() if s in allowed_special}",
                               "for s in [s for s in special_tokens if s not in allowed_special]:\n"
