@@ -7,7 +7,7 @@ strings compared exactly (dicts in order too), so each `Mistake.value` is such a
 """
 import regex
 
-from lib.bpe import encode_naive, get_stats, merge, train_naive, train_naive_chunks
+from lib.bpe import GPT4_SPLIT_PATTERN, encode_naive, get_stats, merge, train_naive, train_naive_chunks
 from lib.grading import Mistake
 
 # --- Exercise 1 (ex-get-stats) -----------------------------------------------------------------------
@@ -119,21 +119,8 @@ def train_bpe(text, vocab_size):
         Mistake("the number of merges was fixed at the lecture's 20: make vocab_size - 256 merges",
                 _train_with(text, 276)),
         Mistake("the text was turned into code points (ord of each character), not UTF-8 bytes: "
-                "use list(text.encode('utf-8'))", _train_codepoints(text, vocab_size)),
+                "use list(text.encode('utf-8'))", train_naive([ord(ch) for ch in text], vocab_size - 256)),
     ]
-
-
-def _train_codepoints(text, vocab_size):
-    ids = [ord(ch) for ch in text]
-    merges = {}
-    for idx in range(256, vocab_size):
-        counts = get_stats(ids)
-        if not counts:
-            break
-        pair = max(counts, key=counts.get)
-        ids = merge(ids, pair, idx)
-        merges[pair] = idx
-    return merges
 
 
 # --- Exercise 4 (ex-encode-decode) -----------------------------------------------------------------
@@ -195,17 +182,13 @@ def decode(ids, merges):
 
 # --- Exercise 5 (ex-regex-tokenizer) ----------------------------------------------------------------
 
-
 def _chunk_ids(chunks):
     return [list(chunk.encode("utf-8")) for chunk in chunks]
 
 
 def train_regex(text, vocab_size, pattern):
     """Mistakes in training BPE within the chunks of `pattern`."""
-    from lib.bpe import GPT4_SPLIT_PATTERN
-
-    chunks = regex.findall(pattern, text)
-    n = vocab_size - 256
+    chunks, n = regex.findall(pattern, text), vocab_size - 256
     return [
         Mistake("pairs were counted across chunk boundaries (BPE on the whole text's bytes): count "
                 "and merge inside each chunk, so no merge joins two chunks",
@@ -223,12 +206,9 @@ def train_regex(text, vocab_size, pattern):
 
 def encode_regex(text, merges, pattern):
     """Mistakes in encoding `text` chunk by chunk."""
-    from lib.bpe import GPT4_SPLIT_PATTERN
-
     def chunkwise(chunks):
         return [i for chunk in chunks for i in encode_naive(list(chunk.encode("utf-8")), merges)]
 
-    chunks = regex.findall(pattern, text)
     return [
         Mistake("the merges were applied to the whole text, across chunk boundaries: encode each "
                 "chunk on its own and join the ids",
@@ -238,34 +218,24 @@ def encode_regex(text, merges, pattern):
         Mistake("the pattern argument was ignored (GPT-4's pattern was always used)",
                 chunkwise(regex.findall(GPT4_SPLIT_PATTERN, text))),
         Mistake("each distinct chunk was encoded once; a chunk that occurs again must appear "
-                "again in the ids", chunkwise(dict.fromkeys(chunks))),
+                "again in the ids", chunkwise(dict.fromkeys(regex.findall(pattern, text)))),
     ]
 
 
-# --- Exercise 6 (ex-special-tokens) -----------------------------------------------------------------
-
+# --- Exercise 7 (ex-special-tokens) -----------------------------------------------------------------
 
 def encode_special(text, special_tokens, encode_ordinary, allowed_special):
     """Mistakes in encoding `text` with special tokens that are allowed (no raising case)."""
-    if allowed_special == "all":
-        allowed = dict(special_tokens)
-    elif isinstance(allowed_special, str):
-        allowed = {}
-    else:
-        allowed = {s: i for s, i in special_tokens.items() if s in allowed_special}
+    allowed = dict(special_tokens) if allowed_special == "all" else {} if isinstance(allowed_special, str) \
+        else {s: i for s, i in special_tokens.items() if s in allowed_special}
 
     def split_at(specials, first_only=False, keep_text=True):
         if not specials:
             return encode_ordinary(text)
         alternation = "|".join(regex.escape(s) for s in sorted(specials, key=len, reverse=True))
         parts = regex.split(f"({alternation})", text, maxsplit=1 if first_only else 0)
-        ids = []
-        for i, part in enumerate(parts):
-            if i % 2:
-                ids.append(specials[part])
-            elif part and keep_text:
-                ids.extend(encode_ordinary(part))
-        return ids
+        return [idx for i, part in enumerate(parts) for idx in (
+            [specials[part]] if i % 2 else encode_ordinary(part) if part and keep_text else [])]
 
     endoftext_only = {s: i for s, i in allowed.items() if s == "<|endoftext|>"}
     return [
@@ -280,26 +250,18 @@ def encode_special(text, special_tokens, encode_ordinary, allowed_special):
     ]
 
 
-# --- Exercise 7 (ex-recover-merges) -----------------------------------------------------------------
-
+# --- Exercise 6 (ex-recover-merges) -----------------------------------------------------------------
 
 def recover_byte_ids(mergeable_ranks):
     """Mistakes in the byte -> id table."""
+    byte_of = {mergeable_ranks[bytes([b])]: b for b in range(256)}
     return [
         Mistake("the single bytes were given their own values as ids; in tiktoken's table byte b "
                 "is the token bytes([b]), whose rank is mergeable_ranks[bytes([b])]",
                 list(range(256))),
         Mistake("byte_ids was built the wrong way round (id -> byte instead of byte -> id)",
-                _inverse([mergeable_ranks[bytes([b])] for b in range(256)])),
+                [byte_of.get(idx, 0) for idx in range(256)]),
     ]
-
-
-def _inverse(table):
-    inverse = [0] * 256
-    for byte, idx in enumerate(table):
-        if 0 <= idx < 256:
-            inverse[idx] = byte
-    return inverse
 
 
 def _recover(mergeable_ranks, byte_ids, keep_singles=False):
@@ -309,12 +271,8 @@ def _recover(mergeable_ranks, byte_ids, keep_singles=False):
             if keep_singles:
                 merges[(rank,)] = rank
             continue
-        ids = [byte_ids[b] for b in token]
-        while len(ids) > 2:
-            stats = get_stats(ids)
-            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
-            ids = merge(ids, pair, merges[pair])
-        merges[tuple(ids)] = rank
+        # BPE with the merges below `rank` stops at the token's two parts
+        merges[tuple(encode_naive([byte_ids[b] for b in token], merges))] = rank
     return merges
 
 
