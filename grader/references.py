@@ -72,6 +72,16 @@ REFERENCES = {
         # the training exercise may use lib's get_stats and merge: it asks for the loop
         "ex-train": ["lib.bpe.train_naive", "lib.bpe.train_naive_chunks", "lib.bpe.bpe_merges", *TOKENIZERS],
         "ex-encode-decode": ["lib.bpe.encode_naive", "lib.bpe.apply_merges", *TOKENIZERS],
+        # get_stats and merge stay available: the exercise asks for the split and the chunks
+        "ex-regex-tokenizer": ["lib.bpe.train_naive_chunks", "lib.bpe.bpe_merges", "lib.bpe.train_naive",
+                               "lib.bpe.apply_merges", "lib.bpe.encode_naive", "tiktoken.Encoding",
+                               "tiktoken._educational.bpe_encode", "tiktoken._educational.bpe_train",
+                               "tiktoken._educational.SimpleBytePairEncoding", *TOKENIZERS],
+        "ex-recover-merges": ["lib.bpe.gpt4.recover_merges", "lib.bpe.gpt4._cl100k_tables",
+                              "lib.bpe.apply_merges", "lib.bpe.encode_naive", "tiktoken.Encoding",
+                              "tiktoken._educational.bpe_encode", "tiktoken._educational.bpe_train",
+                              "tiktoken._educational.SimpleBytePairEncoding", *TOKENIZERS],
+        "ex-special-tokens": ["tiktoken.Encoding", *TOKENIZERS],
     },
 }
 

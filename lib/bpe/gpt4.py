@@ -17,21 +17,29 @@ from .offline import get_encoding
 from .regex import GPT4_SPLIT_PATTERN, RegexTokenizer
 
 
+def recover_merges(mergeable_ranks):
+    """tiktoken's {token bytes: rank} -> (byte_ids, merges): byte_ids[b] is the id of byte b,
+    merges {(left id, right id): rank} in rank order. Raises ValueError if a token does not
+    split into exactly two earlier tokens."""
+    byte_ids = tuple(mergeable_ranks[bytes([b])] for b in range(256))
+    merges = {}
+    for token, rank in sorted(mergeable_ranks.items(), key=lambda item: item[1]):
+        if len(token) == 1:
+            continue
+        parts = apply_merges([byte_ids[b] for b in token], merges)  # merges so far: ranks below `rank`
+        if len(parts) != 2:
+            raise ValueError(f"token {rank} ({token!r}) does not split into two earlier "
+                             f"tokens but into {parts}: is the rank table damaged?")
+        merges[tuple(parts)] = rank
+    return byte_ids, merges
+
+
 @functools.cache
 def _cl100k_tables():
     """(byte_ids, merges, special_tokens) of cl100k_base; built once per process (a few seconds)."""
     encoding = get_encoding("cl100k_base")
     ranks = encoding._mergeable_ranks  # {token bytes: rank}; tiktoken has no public accessor
-    byte_ids = tuple(ranks[bytes([b])] for b in range(256))
-    merges = {}
-    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
-        if len(token) == 1:
-            continue
-        parts = apply_merges([byte_ids[b] for b in token], merges)  # merges so far: ranks below `rank`
-        if len(parts) != 2:
-            raise ValueError(f"cl100k_base token {rank} ({token!r}) does not split into two earlier "
-                             f"tokens but into {parts}: is tiktoken's file damaged?")
-        merges[tuple(parts)] = rank
+    byte_ids, merges = recover_merges(ranks)
     return byte_ids, merges, dict(encoding._special_tokens)
 
 
