@@ -40,7 +40,8 @@ def called(name, function, *args, case=""):
         raise
     except Exception as err:
         hint = ("a shape mismatch: a sum without keepdim=True, a transpose, or a size hard-coded from the "
-                "lecture (32 examples, 64 hidden units)?") if "size" in str(err) else "is a size hard-coded?"
+                "lecture (32 examples, 64 hidden units)?") if "size" in str(err) else (
+            "is a size hard-coded from the lecture (32 examples, 64 hidden units, 27 characters)?")
         raise AssertionError(f"✗ {name} raised {type(err).__name__} on {case}: {err}\n  {hint}") from None
 
 
@@ -303,7 +304,7 @@ def first_steps(loop, run, lr, steps=3, case=""):
     and the schedule `lr`, and returns (losses, params). Fails naming the first step and the
     parameters that differ, and the likely mistake read from that pattern."""
     for k in range(1, steps + 1):
-        losses, got = called("train_by_hand", run, loop, k, case=f"{case}, {k} steps")
+        losses, got = called("train_by_hand", run, loop, k, case=f"{case}, {k} step{'s' * (k > 1)}")
         right_losses, after = run(None, k)
         _, before = run(None, k - 1)
         if not isinstance(losses, (list, tuple)) or len(losses) != k:
@@ -315,9 +316,10 @@ def first_steps(loop, run, lr, steps=3, case=""):
         if bad:
             raise AssertionError(
                 f"✗ the loss of step {k - 1} differs from autograd's ({float(losses[k - 1]):.6f}, not "
-                f"{right_losses[k - 1]:.6f}) while the parameters before it agree: draw one minibatch per "
-                "step, ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator), and record "
-                "the loss of the forward pass, before the update")
+                f"{right_losses[k - 1]:.6f}) while the parameters before it agree: look at the forward "
+                "pass (BatchNorm's variance is Bessel-corrected, unbiased=True, with eps 1e-5) and the "
+                "minibatch (one per step: ix = torch.randint(0, X.shape[0], (batch_size,), "
+                "generator=generator)); record the loss of the forward pass, before the update")
         if any(not _close(got[p], after[p]) for p in bp.PARAMETER_NAMES):
             where, why = _step_diagnosis(k, lr, loop, run, got, before, after)
             raise AssertionError(f"✗ {where}" + (f"\n  Likely mistake: {why}" if why else ""))
