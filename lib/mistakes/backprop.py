@@ -1,12 +1,11 @@
 """Classic mistakes of Lesson 5 (backprop by hand), each performed on the exercise's inputs.
 
-One table per exercise: the four stretches of exercise 1 take the forward pass's intermediates
-(`steps`, as `lib.makemore.backprop.forward` returns them) and the gradient arriving from
-above, and each mistake's value is a dict of the keys it changes; the fused formulas take their
-own inputs. Before any value is compared, the semantic checks run: `called` (the answer runs on
-a case that is not the lecture's), `unchanged` (it left its inputs alone) and `holds` (a
-property every right answer has, like rows of dlogits summing to zero). `first_steps` compares
-a training loop with autograd's step by step and says which parameter or step goes wrong.
+One table per exercise (exercise 1's take the forward pass's intermediates `steps` and the
+gradient from above; a mistake's value is then a dict of the keys it changes). The semantic
+checks run before any value is compared: `called` (the answer runs on a case other than the
+lecture's), `unchanged` (inputs left alone), `holds` (a property of every right answer).
+`first_steps` compares a training loop with autograd's step by step and reads the mistake
+from which step and which parameters differ.
 """
 import torch
 import torch.nn.functional as F
@@ -24,11 +23,11 @@ NO_BESSEL = ("bnvar divides the sum of squares by n - 1 (Bessel's correction), s
              "1/(n-1) (a factor n/(n-1) in the fused formula), not 1/n")
 WHOLE_COLUMN = ("x[:, Yb] selects whole columns (every row at every target): pick one entry per row "
                 "with x[range(n), Yb]")
-KEEPDIM = ("a sum over a broadcast dimension lost it: sum(..., keepdim=True) keeps the gradient in the "
-           "shape of its tensor")
+NO_TANH = "the gradient must pass through tanh: multiply dh by its local derivative 1 - h**2"
+KEEPDIM = "a sum over a broadcast dimension lost it: sum(..., keepdim=True) keeps the gradient in its tensor's shape"
 
 
-def _close(got, expected):
+def _close(got, expected):  # within lib.grading's tolerance
     return compare("", got, expected, show=False).close
 
 
@@ -39,9 +38,8 @@ def called(name, function, *args, case=""):
     except NotImplementedError:
         raise
     except Exception as err:
-        hint = ("a shape mismatch: a sum without keepdim=True, a transpose, or a size hard-coded from the "
-                "lecture (32 examples, 64 hidden units)?") if "size" in str(err) else (
-            "is a size hard-coded from the lecture (32 examples, 64 hidden units, 27 characters)?")
+        hint = ("a shape mismatch: a sum without keepdim=True, a transpose, or " if "size" in str(err) else "is "
+                ) + "a size hard-coded from the lecture (32 examples, 64 hidden units, 27 characters)?"
         raise AssertionError(f"✗ {name} raised {type(err).__name__} on {case}: {err}\n  {hint}") from None
 
 
@@ -55,26 +53,19 @@ def unchanged(name, before, after):
 
 def holds(ok, message, got=None, expected=None, mistakes=()):
     """A semantic check: fail with `message`, and the likely mistake when one reproduces `got`."""
-    if ok:
-        return
-    diagnosis = diagnose(got, expected, mistakes) if mistakes else None
-    raise AssertionError("✗ " + message + (f"\n  Likely mistake: {diagnosis}" if diagnosis else ""))
+    diagnosis = None if ok or not mistakes else diagnose(got, expected, mistakes)
+    if not ok:
+        raise AssertionError("✗ " + message + (f"\n  Likely mistake: {diagnosis}" if diagnosis else ""))
 
 
 def _cross_entropy_chain(s, Yb, mistake):
     n = 32 if mistake == "hard-coded" else Yb.shape[0]
-    dlogprobs = torch.zeros_like(s["logprobs"])
-    if mistake == "whole-column":
-        dlogprobs[:, Yb] = -1.0 / n
-    else:
-        dlogprobs[torch.arange(Yb.shape[0]), Yb] = -1.0 if mistake == "no-mean" else -1.0 / n
+    dlogprobs, rows = torch.zeros_like(s["logprobs"]), slice(None) if mistake == "whole-column" else range(len(Yb))
+    dlogprobs[rows, Yb] = -1.0 if mistake == "no-mean" else -1.0 / n
     dprobs = dlogprobs * s["probs"] if mistake == "log-times" else dlogprobs / s["probs"]
     dcounts_sum_inv = (s["counts"] * dprobs).sum(1, keepdim=True)
-    sign = 1 if mistake == "inverse-sign" else -1
-    dcounts_sum = sign * s["counts_sum"] ** -2 * dcounts_sum_inv
-    dcounts = s["counts_sum_inv"] * dprobs
-    if mistake != "one-branch":
-        dcounts = dcounts + dcounts_sum
+    dcounts_sum = (1 if mistake == "inverse-sign" else -1) * s["counts_sum"] ** -2 * dcounts_sum_inv
+    dcounts = s["counts_sum_inv"] * dprobs + (0 if mistake == "one-branch" else dcounts_sum)
     dnorm_logits = s["counts"] * dcounts
     dlogit_maxes = -dnorm_logits.sum(1, keepdim=True)
     at_max = F.one_hot(s["logits"].max(1).indices, num_classes=s["logits"].shape[1]) * dlogit_maxes
@@ -108,8 +99,7 @@ def output_layer(steps, params, dlogits):
                 {"hpreact": (1.0 - steps["hpreact"] ** 2) * dh}),
         Mistake("the chain rule multiplies tanh's local derivative (1 - h**2) by dh, the gradient arriving "
                 "from above", {"hpreact": 1.0 - h**2}),
-        Mistake("the gradient must pass through tanh: multiply dh by its local derivative 1 - h**2",
-                {"hpreact": dh}),
+        Mistake(NO_TANH, {"hpreact": dh}),
         Mistake(MEAN_ALREADY_IN_DLOGITS, {"W2": h.T @ dlogits / n, "b2": dlogits.sum(0) / n}),
         Mistake("dW2 has W2's shape (n_hidden, vocab): h.T @ dlogits, not dlogits.T @ h", {"W2": dlogits.T @ h}),
         Mistake("b2 was broadcast over the batch (dimension 0): sum dlogits over dimension 0",
@@ -122,16 +112,11 @@ def _batchnorm_chain(s, params, dhpreact, mistake):
     squeeze = (lambda t: t.squeeze(0)) if mistake == "no-keepdim" else (lambda t: t)
     dbnraw = params["bngain"] * dhpreact
     dbnvar_inv = (s["bndiff"] * dbnraw).sum(0, keepdim=True)
-    power = -0.5 if mistake == "power" else -1.5
-    dbnvar = -0.5 * (s["bnvar"] + bp.BN_EPS) ** power * dbnvar_inv
-    divisor = n if mistake == "no-bessel" else n - 1
-    dbndiff2 = 1.0 / divisor * torch.ones_like(s["bndiff2"]) * dbnvar
-    dbndiff = s["bnvar_inv"] * dbnraw
-    if mistake != "one-branch":
-        dbndiff = dbndiff + 2 * s["bndiff"] * dbndiff2
+    dbnvar = -0.5 * (s["bnvar"] + bp.BN_EPS) ** (-0.5 if mistake == "power" else -1.5) * dbnvar_inv
+    dbndiff2 = 1.0 / (n if mistake == "no-bessel" else n - 1) * torch.ones_like(s["bndiff2"]) * dbnvar
+    dbndiff = s["bnvar_inv"] * dbnraw + (0 if mistake == "one-branch" else 2 * s["bndiff"] * dbndiff2)
     dbnmeani = -dbndiff.sum(0, keepdim=True)
-    share = 1.0 if mistake == "mean-share" else 1.0 / n
-    dhprebn = dbndiff + share * torch.ones_like(s["hprebn"]) * dbnmeani
+    dhprebn = dbndiff + (1.0 if mistake == "mean-share" else 1.0 / n) * torch.ones_like(s["hprebn"]) * dbnmeani
     out = {"bnvar": dbnvar, "bndiff2": dbndiff2, "bndiff": dbndiff, "bnmeani": squeeze(dbnmeani), "hprebn": dhprebn,
            "bnvar_inv": squeeze(dbnvar_inv)}
     if mistake in ("no-keepdim", "no-sum"):
@@ -222,15 +207,13 @@ def undefined_for_one(name, function, *args):
     """A batch of one: the Bessel-corrected variance is 0/0, so the answer must raise ValueError."""
     try:
         got = function(*args)
+        got = "returned nan" if isinstance(got, torch.Tensor) and got.isnan().any() else f"returned {got!r:.40}"
+    except ValueError:
+        return print(f"✓ {name}: a batch of one raises ValueError")
     except NotImplementedError:
         raise
-    except ValueError:
-        print(f"✓ {name}: a batch of one raises ValueError")
-        return
     except Exception as err:
         got = f"raised {type(err).__name__} ({err})"
-    else:
-        got = "returned nan" if isinstance(got, torch.Tensor) and got.isnan().any() else f"returned a {type(got)}"
     raise AssertionError(f"✗ {name}: with n = 1 the variance divides by n - 1 = 0, so bnvar, bnvar_inv and "
                          f"the gradient are undefined (0/0); your function {got}: raise a ValueError that "
                          "says so for a batch of one")
@@ -238,20 +221,16 @@ def undefined_for_one(name, function, *args):
 
 def _wrong_gradients(mistake):
     """A `gradients` function for bp.train whose backward carries one mistake."""
-
     @torch.no_grad()
     def gradients(params, Xb, Yb):
-        loss, grads = bp.fast_gradients(params, Xb, Yb)
-        n = Xb.shape[0]
+        (loss, grads), n = bp.fast_gradients(params, Xb, Yb), Xb.shape[0]
         embcat, bnvar_inv, bnraw, h = bp._batchnorm_forward(params, Xb)
-        dhpreact = (1.0 - h**2) * (bp.cross_entropy_grad(h @ params["W2"] + params["b2"], Yb) @ params["W2"].T)
-        if mistake == "no-tanh":
-            dhpreact = dhpreact / (1.0 - h**2)
+        dh = bp.cross_entropy_grad(h @ params["W2"] + params["b2"], Yb) @ params["W2"].T
+        dhpreact = dh if mistake == "no-tanh" else (1.0 - h**2) * dh
         correction = 1.0 if mistake == "no-bessel" else n / (n - 1)
         dhpre = (params["bngain"] * bnvar_inv / n
                  * (n * dhpreact - dhpreact.sum(0) - correction * bnraw * (dhpreact * bnraw).sum(0)))
-        demb = (dhpre @ params["W1"].T).view(*Xb.shape, -1)
-        dC = torch.zeros_like(params["C"])
+        demb, dC = (dhpre @ params["W1"].T).view(*Xb.shape, -1), torch.zeros_like(params["C"])
         if mistake == "overwrite":
             dC[Xb] += demb
         else:
@@ -262,8 +241,7 @@ def _wrong_gradients(mistake):
     return gradients
 
 
-GRADIENT_MISTAKES = {"no-bessel": NO_BESSEL, "overwrite": OVERWRITTEN_ROWS,
-                     "no-tanh": "the gradient must pass through tanh: multiply dh by its local derivative 1 - h**2"}
+GRADIENT_MISTAKES = {"no-bessel": NO_BESSEL, "overwrite": OVERWRITTEN_ROWS, "no-tanh": NO_TANH}
 
 
 def _step_diagnosis(k, lr, loop, run, got, before, after):
@@ -274,9 +252,9 @@ def _step_diagnosis(k, lr, loop, run, got, before, after):
     still = [p for p in names if torch.equal(got[p], before[p])]
     where = f"step {k - 1} is the first whose update differs from autograd's, in {', '.join(names)}"
     if still:
-        return where, f"{', '.join(still)} never changed in that step: update every parameter, {', '.join(bp.PARAMETER_NAMES)}"
+        return where, f"{', '.join(still)} never changed in that step: update all of {' '.join(bp.PARAMETER_NAMES)}"
     if all(_close(mine[p], -right[p]) for p in bp.PARAMETER_NAMES):
-        return where, "every update has the wrong sign: gradient descent steps against the gradient, p -= lr * grad"
+        return where, "every update has the wrong sign: descent steps against the gradient, p -= lr * grad"
     ratio = (mine["W2"].norm() / right["W2"].norm()).item()
     if abs(ratio - 1) > 1e-6 and all(_close(mine[p], ratio * right[p]) for p in bp.PARAMETER_NAMES):
         return where, (f"every update is {ratio:.3g} times autograd's: step {k - 1} must use the rate lr({k - 1}) "
@@ -288,10 +266,8 @@ def _step_diagnosis(k, lr, loop, run, got, before, after):
             return where, (f"the gradient of {', '.join(names)} still holds the previous steps': start each "
                            "step's gradients afresh (torch.zeros_like inside the loop, or a new tensor)")
     for mistake, text in GRADIENT_MISTAKES.items():
-        def wrong(params, X, Y, steps, rate, generator, batch_size=32, gradients=_wrong_gradients(mistake)):
-            return bp.train(params, X, Y, steps, batch_size=batch_size, lr=rate, generator=generator,
-                            gradients=gradients, progress=False)
-        _, theirs = run(wrong, k)
+        _, theirs = run(lambda p, X, Y, steps, rate, generator, batch_size=32, g=_wrong_gradients(mistake): bp.train(
+            p, X, Y, steps, batch_size=batch_size, lr=rate, generator=generator, gradients=g, progress=False), k)
         if all(_close(got[p], theirs[p]) for p in bp.PARAMETER_NAMES):
             return where, text
     return where, None
@@ -299,14 +275,11 @@ def _step_diagnosis(k, lr, loop, run, got, before, after):
 
 def first_steps(loop, run, lr, steps=3, case=""):
     """Compare the loop with autograd's after 1, 2, ... `steps` steps, parameter by parameter.
-
-    `run(loop, k)` trains fresh parameters for k steps with `loop` (autograd's when loop is None)
-    and the schedule `lr`, and returns (losses, params). Fails naming the first step and the
-    parameters that differ, and the likely mistake read from that pattern."""
+    `run(loop, k)` trains fresh parameters for k steps with `loop` (autograd's when None) and
+    the schedule `lr`: (losses, params). Fails naming the first step, parameters and mistake."""
     for k in range(1, steps + 1):
         losses, got = called("train_by_hand", run, loop, k, case=f"{case}, {k} step{'s' * (k > 1)}")
-        right_losses, after = run(None, k)
-        _, before = run(None, k - 1)
+        (right_losses, after), (_, before) = run(None, k), run(None, k - 1)
         if not isinstance(losses, (list, tuple)) or len(losses) != k:
             raise AssertionError(f"✗ {k} steps returned {losses!r:.60}: return a list of k numbers, "
                                  "loss.item() of each step")
