@@ -35,12 +35,15 @@ def called(name, function, *args, case=""):
     """Call the answer; an exception (other than a blank stub's) becomes a message that says where."""
     try:
         return function(*args)
-    except NotImplementedError:
-        raise
     except Exception as err:
-        hint = ("a shape mismatch: a sum without keepdim=True, a transpose, or " if "size" in str(err) else "is "
+        text, grader = str(err), type(err).__module__.startswith("grader")  # grader: ran in another process
+        if isinstance(err, NotImplementedError) or grader and not text.startswith("Your code raised") or (
+                "raised NotImplementedError" in text):
+            raise
+        hint = ("a shape mismatch: a sum without keepdim=True, a transpose, or " if "size" in text else "is "
                 ) + "a size hard-coded from the lecture (32 examples, 64 hidden units, 27 characters)?"
-        raise AssertionError(f"✗ {name} raised {type(err).__name__} on {case}: {err}\n  {hint}") from None
+        text = text if grader else f"{type(err).__name__}: {text}"
+        raise AssertionError(f"✗ {name} failed on {case}: {text}\n  {hint}") from None
 
 
 def unchanged(name, before, after):
@@ -92,8 +95,7 @@ def cross_entropy_steps(steps, Yb):
 
 def output_layer(steps, params, dlogits):
     """Exercise 1, the second Linear layer and the tanh."""
-    n, h = dlogits.shape[0], steps["h"]
-    dh = dlogits @ params["W2"].T
+    n, h, dh = dlogits.shape[0], steps["h"], dlogits @ params["W2"].T
     return [
         Mistake("the local derivative of tanh is 1 - h**2, in terms of its output h, not of its input hpreact",
                 {"hpreact": (1.0 - steps["hpreact"] ** 2) * dh}),
@@ -102,8 +104,7 @@ def output_layer(steps, params, dlogits):
         Mistake(NO_TANH, {"hpreact": dh}),
         Mistake(MEAN_ALREADY_IN_DLOGITS, {"W2": h.T @ dlogits / n, "b2": dlogits.sum(0) / n}),
         Mistake("dW2 has W2's shape (n_hidden, vocab): h.T @ dlogits, not dlogits.T @ h", {"W2": dlogits.T @ h}),
-        Mistake("b2 was broadcast over the batch (dimension 0): sum dlogits over dimension 0",
-                {"b2": dlogits.sum(1)}),
+        Mistake("b2 was broadcast over the batch (dimension 0): sum dlogits over dimension 0", {"b2": dlogits.sum(1)}),
     ]
 
 
@@ -186,8 +187,7 @@ def dlogits(logits, Yb):
 
 def dhprebn(dhpreact, bngain, bnvar_inv, bnraw):
     """The fused BatchNorm backward (ex-dhprebn)."""
-    n = dhpreact.shape[0]
-    total, correlation = dhpreact.sum(0), (dhpreact * bnraw).sum(0)
+    n, total, correlation = dhpreact.shape[0], dhpreact.sum(0), (dhpreact * bnraw).sum(0)
     return [
         Mistake(NO_BESSEL, bngain * bnvar_inv / n * (n * dhpreact - total - bnraw * correlation)),
         Mistake("bnraw was multiplied by bngain: the gradient carries that factor too",
@@ -208,11 +208,11 @@ def undefined_for_one(name, function, *args):
     try:
         got = function(*args)
         got = "returned nan" if isinstance(got, torch.Tensor) and got.isnan().any() else f"returned {got!r:.40}"
-    except ValueError:
-        return print(f"✓ {name}: a batch of one raises ValueError")
-    except NotImplementedError:
-        raise
     except Exception as err:
+        if isinstance(err, ValueError) or str(err).startswith("Your code raised ValueError"):
+            return print(f"✓ {name}: a batch of one raises ValueError")
+        if isinstance(err, NotImplementedError) or "raised NotImplementedError" in str(err):
+            raise
         got = f"raised {type(err).__name__} ({err})"
     raise AssertionError(f"✗ {name}: with n = 1 the variance divides by n - 1 = 0, so bnvar, bnvar_inv and "
                          f"the gradient are undefined (0/0); your function {got}: raise a ValueError that "
