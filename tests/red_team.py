@@ -187,6 +187,7 @@ HONEST = {
         "ex-dhprebn": (
             "def dhprebn_fused(dhpreact, bngain, bnvar_inv, bnraw):\n"
             "    n, total = len(dhpreact), getattr(torch, 'sum')\n"
+            "    if n < 2:\n        raise ValueError('a batch of one has no variance')\n"
             "    return bngain * bnvar_inv / n * (n * dhpreact - total(dhpreact, 0)\n"
             "                                     - n / (n - 1) * bnraw * total(dhpreact * bnraw, 0))\n"),
         "ex-dlogits": (

@@ -137,3 +137,13 @@ def test_bad_batches_are_refused_with_a_reason():
         bp.forward({"C": params["C"]}, *batch())
     with pytest.raises(ValueError, match="batch_size"):
         bp.train(params, *batch(n=50), steps=1, batch_size=1)
+
+
+def test_step_decay_object_pickles_and_matches_step_decay():
+    import pickle
+
+    from lib.makemore import step_decay
+    from lib.makemore.backprop_train import StepDecay
+
+    schedule = pickle.loads(pickle.dumps(StepDecay(0.1, 0.01, at=3)))
+    assert [schedule(s) for s in range(6)] == [step_decay(0.1, 0.01, at=3)(s) for s in range(6)]
