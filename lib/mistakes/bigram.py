@@ -77,6 +77,8 @@ def bigram_probabilities(words, vocab, smoothing):
                 counts / counts.sum(1, keepdim=True) + smoothing),
         Mistake("the words were counted without the '.' before and after each word",
                 bare / bare.sum(1, keepdim=True)),
+        Mistake("the `smoothing` argument was ignored (1 typed in)",
+                (counts + 1) / (counts + 1).sum(1, keepdim=True)),
     ]
 
 
@@ -134,6 +136,9 @@ def average_nll(words, probs, vocab):
                 -log_probs.sum().item()),
         Mistake("the sum was divided by the number of words; the average is over the bigrams",
                 -log_probs.sum().item() / len(words)),
+        Mistake("the sum was divided by 228146, the number of bigrams of all the names; divide "
+                "by the number of bigrams of the words passed in",
+                -log_probs.sum().item() / 228146),
         Mistake("the bigram ending each word (last character -> '.') was left out",
                 -probs[firsts_no_end, seconds_no_end].double().log().mean().item()),
         Mistake("the table was indexed [next, current]; row i is the character before, column j the one after",
