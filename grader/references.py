@@ -32,8 +32,14 @@ REFERENCES = {
         "ex-value-backward": AUTOGRAD + ["lib.micrograd.Value"],
     },
     "02-bigram": {
+        "ex-bigram-counts": ["lib.makemore.bigram_counts", "lib.makemore.bigram_pairs"],
+        "ex-sample-names": ["lib.makemore.sample_names"],
         "ex-bigram-probs": ["lib.makemore.bigram_counts", "lib.makemore.bigram_probs", "lib.makemore.NeuralBigram"],
         "ex-average-nll": ["lib.makemore.average_nll"],
+        "ex-neural-loss": ["lib.makemore.bigram.bigram_nll_loss", "lib.makemore.NeuralBigram",
+                           "lib.makemore.train_neural_bigram", "torch.nn.functional.cross_entropy",
+                           "torch.nn.functional.nll_loss"],
+        "ex-neural-train": ["lib.makemore.NeuralBigram", "lib.makemore.train_neural_bigram"],
         "ex-trigram": ["lib.makemore.average_nll"],
     },
     "03-mlp": {

@@ -162,6 +162,20 @@ def test_one_hot_times_W_picks_rows_of_W():
     torch.testing.assert_close(net.next_char_probs(13), probs[2].detach())
 
 
+def test_the_loss_is_the_mean_nll_of_the_targets_plus_the_penalty():
+    from lib.makemore.bigram import bigram_nll_loss
+
+    W = torch.randn((3, 3), generator=torch.Generator().manual_seed(2), requires_grad=True)
+    xs, ys = torch.tensor([0, 1, 1, 2]), torch.tensor([1, 2, 0, 0])
+    probs = torch.softmax(W.detach(), dim=1)
+    nll = -sum(math.log(probs[x, y]) for x, y in zip(xs.tolist(), ys.tolist())) / 4
+    loss = bigram_nll_loss(W, xs, ys, reg=0.5)
+    assert loss.shape == () and loss.requires_grad
+    assert loss.item() == pytest.approx(nll + 0.5 * (W.detach() ** 2).mean().item(), rel=1e-6)
+    loss.backward()
+    assert W.grad is not None and W.grad.shape == (3, 3)
+
+
 def test_first_loss_on_names_is_the_lectures(names):
     xs, ys = bigram_pairs(names, LETTERS)
     net = NeuralBigram(27, torch.Generator().manual_seed(SEED))

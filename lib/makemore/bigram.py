@@ -91,6 +91,16 @@ class NeuralBigram:
         return [self.W]
 
 
+def bigram_nll_loss(W, xs, ys, reg=0.01):
+    """The training loss of the network with weights W (V, V): the mean NLL of the targets
+    `ys` after the inputs `xs` (one-hot @ W, softmax) plus reg * mean(W**2); a scalar tensor
+    that carries the graph back to W."""
+    xenc = F.one_hot(xs, num_classes=W.shape[0]).float()
+    counts = (xenc @ W).exp()
+    probs = counts / counts.sum(1, keepdim=True)
+    return -probs[torch.arange(len(xs)), ys].log().mean() + reg * (W**2).mean()
+
+
 def train_neural_bigram(model, xs, ys, steps, lr=50.0, reg=0.01):
     """Full-batch gradient descent on mean NLL + reg * mean(W**2); returns the loss of each step.
 
@@ -99,11 +109,9 @@ def train_neural_bigram(model, xs, ys, steps, lr=50.0, reg=0.01):
     """
     if len(xs) != len(ys) or len(xs) == 0:
         raise ValueError(f"xs and ys must be non-empty and the same length; got {len(xs)} and {len(ys)}")
-    rows = torch.arange(len(xs))
     losses = []
     for _ in range(steps):
-        probs = model.probs(xs)
-        loss = -probs[rows, ys].log().mean() + reg * (model.W**2).mean()
+        loss = bigram_nll_loss(model.W, xs, ys, reg)
         model.W.grad = None
         loss.backward()
         model.W.data += -lr * model.W.grad
