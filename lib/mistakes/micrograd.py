@@ -1,11 +1,9 @@
-"""Classic mistakes in Lesson 1's exercises: a neuron's gradients by hand, the operations of a
-small engine of your own, the backward pass over a graph, an MLP, and the training loop.
-
-Each mistake is made for real: the neuron's gradients are recomputed with the faulty step, an
-expression runs through a minimal engine whose rule for one operation is the faulty one, a
-faulty backward pass runs on the graph, a faulty network or training loop runs on the inputs.
+"""Classic mistakes in Lesson 1's exercises (a neuron's gradients by hand, the operations of an
+engine of your own, the backward pass, an MLP, the training loop), each made for real: the
+faulty step, rule, backward pass, network or loop runs on the test's own inputs.
 """
 import math
+from types import SimpleNamespace
 
 from lib.grading import Mistake
 from lib.micrograd.engine import Value, _topological_order
@@ -14,12 +12,9 @@ from lib.micrograd.engine import Value, _topological_order
 
 
 def _neuron_backward(x1, x2, w1, w2, b, tanh_slope, chain_rule=True, partner_value=True):
-    """The gradient of o with respect to every node, walked back from o with the given rules.
-
-    tanh_slope(n, o) is the local derivative used for tanh; without `chain_rule` each node gets
-    only its local derivative; without `partner_value` each factor of a product gets its own
-    value times the gradient instead of the other factor's.
-    """
+    """do/dnode for every node, walked back from o: tanh_slope(n, o) is tanh's local derivative;
+    without `chain_rule` a node gets only its local derivative; without `partner_value` a factor
+    of a product gets its own value times the gradient instead of the other factor's."""
     n = x1 * w1 + x2 * w2 + b
     o = math.tanh(n)
 
@@ -66,67 +61,52 @@ def neuron_grads(x1, x2, w1, w2, b):
 
 # --- ex-value-backward: forward and `_backward` of +, *, **, exp and tanh -------------------------
 
-# A rule gives input i's new .grad from (its old grad, i, the inputs' values v, the operation's
-# result out, the gradient `grad` arriving at out, the exponent k); inputs are updated in
-# turn, as `self.grad ...` then `other.grad ...` are in the exercise.
+# A rule gives input i's new .grad from g: its old grad g.old, g.i, the inputs' values g.v, the
+# operation's result g.out, the gradient g.grad arriving at out, the exponent g.k. Inputs are
+# updated in turn, as `self.grad ...` then `other.grad ...` are in the exercise.
 _CORRECT_RULES = {
-    "add": lambda old, i, v, out, grad, k: old + grad,
-    "mul": lambda old, i, v, out, grad, k: old + v[1 - i] * grad,
-    "exp": lambda old, i, v, out, grad, k: old + out * grad,
-    "tanh": lambda old, i, v, out, grad, k: old + (1 - out**2) * grad,
-    "pow": lambda old, i, v, out, grad, k: old + k * v[0] ** (k - 1) * grad,
+    "add": lambda g: g.old + g.grad,
+    "mul": lambda g: g.old + g.v[1 - g.i] * g.grad,
+    "exp": lambda g: g.old + g.out * g.grad,
+    "tanh": lambda g: g.old + (1 - g.out**2) * g.grad,
+    "pow": lambda g: g.old + g.k * g.v[0] ** (g.k - 1) * g.grad,
 }
 
 _BACKWARD_MISTAKES = [
     ("add", "the + _backward overwrites .grad (=) instead of adding to it (+=), so a value used "
-            "twice keeps only its last share",
-     lambda old, i, v, out, grad, k: grad),
+            "twice keeps only its last share", lambda g: g.grad),
     ("add", "the + _backward does not pass on `grad`, the gradient arriving at its output: "
-            "each input gets 1 * grad, not 1 (the chain rule is dropped)",
-     lambda old, i, v, out, grad, k: old + 1.0),
+            "each input gets 1 * grad, not 1 (the chain rule is dropped)", lambda g: g.old + 1.0),
     ("mul", "in the * _backward each factor got its own value times grad; it gets the other "
-            "factor's value",
-     lambda old, i, v, out, grad, k: old + v[i] * grad),
+            "factor's value", lambda g: g.old + g.v[g.i] * g.grad),
     ("mul", "the * _backward overwrites .grad (=) instead of adding to it (+=), so a value used "
-            "twice keeps only its last share",
-     lambda old, i, v, out, grad, k: v[1 - i] * grad),
+            "twice keeps only its last share", lambda g: g.v[1 - g.i] * g.grad),
     ("mul", "the * _backward does not multiply by `grad`, the gradient arriving from its output "
-            "(the chain rule is dropped)",
-     lambda old, i, v, out, grad, k: old + v[1 - i]),
-    ("pow", "in the ** _backward the factor k is missing: the derivative of x**k is k * x**(k - 1)",
-     lambda old, i, v, out, grad, k: old + v[0] ** (k - 1) * grad),
+            "(the chain rule is dropped)", lambda g: g.old + g.v[1 - g.i]),
+    ("pow", "in the ** _backward the factor k is missing: the derivative of x**k is "
+            "k * x**(k - 1)", lambda g: g.old + g.v[0] ** (g.k - 1) * g.grad),
     ("pow", "in the ** _backward the exponent was not lowered by one: the derivative of x**k is "
-            "k * x**(k - 1)",
-     lambda old, i, v, out, grad, k: old + k * v[0] ** k * grad),
+            "k * x**(k - 1)", lambda g: g.old + g.k * g.v[0] ** g.k * g.grad),
     ("pow", "the ** _backward does not multiply by `grad`, the gradient arriving from its output "
-            "(the chain rule is dropped)",
-     lambda old, i, v, out, grad, k: old + k * v[0] ** (k - 1)),
+            "(the chain rule is dropped)", lambda g: g.old + g.k * g.v[0] ** (g.k - 1)),
     ("pow", "the ** _backward overwrites self.grad instead of adding to it, so a value used twice "
-            "keeps only its last share",
-     lambda old, i, v, out, grad, k: k * v[0] ** (k - 1) * grad),
+            "keeps only its last share", lambda g: g.k * g.v[0] ** (g.k - 1) * g.grad),
     ("pow", "the ** _backward uses the exponent 2 whatever k is (the derivative of x**2, 2x): "
-            "use the k the operation received",
-     lambda old, i, v, out, grad, k: old + 2 * v[0] * grad),
+            "use the k the operation received", lambda g: g.old + 2 * g.v[0] * g.grad),
     ("tanh", "the tanh _backward uses tanh(x) where its derivative 1 - tanh(x)**2 belongs",
-     lambda old, i, v, out, grad, k: old + out * grad),
+     lambda g: g.old + g.out * g.grad),
     ("tanh", "the tanh _backward computes 1 - x**2 from the input x; the derivative is "
-             "1 - t**2 with t = tanh(x)",
-     lambda old, i, v, out, grad, k: old + (1 - v[0] ** 2) * grad),
+             "1 - t**2 with t = tanh(x)", lambda g: g.old + (1 - g.v[0] ** 2) * g.grad),
     ("tanh", "the tanh _backward does not multiply by `grad`, the gradient arriving from its output "
-             "(the chain rule is dropped)",
-     lambda old, i, v, out, grad, k: old + (1 - out**2)),
+             "(the chain rule is dropped)", lambda g: g.old + (1 - g.out**2)),
     ("tanh", "the tanh _backward overwrites self.grad instead of adding to it, so a value used "
-             "twice keeps only its last share",
-     lambda old, i, v, out, grad, k: (1 - out**2) * grad),
+             "twice keeps only its last share", lambda g: (1 - g.out**2) * g.grad),
     ("exp", "the exp _backward does not multiply by `grad`, the gradient arriving from its output "
-            "(the chain rule is dropped)",
-     lambda old, i, v, out, grad, k: old + out),
+            "(the chain rule is dropped)", lambda g: g.old + g.out),
     ("exp", "the exp _backward overwrites self.grad instead of adding to it, so a value used twice "
-            "keeps only its last share",
-     lambda old, i, v, out, grad, k: out * grad),
+            "keeps only its last share", lambda g: g.out * g.grad),
     ("exp", "the exp _backward uses the input x as the local derivative; the derivative of "
-            "e**x is e**x itself",
-     lambda old, i, v, out, grad, k: old + v[0] * grad),
+            "e**x is e**x itself", lambda g: g.old + g.v[0] * g.grad),
 ]
 
 
@@ -150,7 +130,8 @@ class _Scalar:
         def _backward(grad):
             values = [node.data for node in inputs]
             for i, node in enumerate(inputs):
-                node.grad = self.rules[op](node.grad, i, values, out.data, grad, k)
+                g = SimpleNamespace(old=node.grad, i=i, v=values, out=out.data, grad=grad, k=k)
+                node.grad = self.rules[op](g)
         out._backward = _backward
         return out
 
@@ -171,51 +152,30 @@ class _Scalar:
     def tanh(self):
         return self._node("tanh", math.tanh(self.data), (self,))
 
-    def __radd__(self, other):
-        return self + other
-
-    def __rmul__(self, other):
-        return self * other
-
-    def __neg__(self):
-        return self * -1
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rsub__(self, other):
-        return other + (-self)
-
-    def __truediv__(self, other):
-        return self * other**-1
-
-    def __rtruediv__(self, other):
-        return other * self**-1
-
-    def relu(self):
-        return self * (1.0 if self.data > 0 else 0.0)
-
+    # the operations the exercise gives, written as it writes them
+    __radd__, __rmul__ = __add__, __mul__
+    __neg__ = lambda self: self * -1  # noqa: E731
+    __sub__ = lambda self, other: self + (-other)  # noqa: E731
+    __rsub__ = lambda self, other: other + (-self)  # noqa: E731
+    __truediv__ = lambda self, other: self * other**-1  # noqa: E731
+    __rtruediv__ = lambda self, other: other * self**-1  # noqa: E731
+    relu = lambda self: self * (1.0 if self.data > 0 else 0.0)  # noqa: E731
     backward = Value.backward  # the exercise's engine uses the library's backward()
-
-
-def _input_grads(expression, inputs, rules):
-    leaves = [_Scalar(x, rules) for x in inputs]
-    expression(*leaves).backward()
-    return [leaf.grad for leaf in leaves]
 
 
 def value_backward(expression, inputs, first=None):
     """Mistakes in the `_backward` of +, *, **, exp and tanh for expression(*inputs); those of
     the operation `first` ("add", "mul", "pow", "exp", "tanh") first, as a test of it wants.
 
-    Returns one list of Mistakes per input, each holding the gradient that input would get. A
-    mistake in an operation the expression does not use gives the correct gradient, and a
-    check ignores it.
+    One list of Mistakes per input, each holding the gradient that input would get (a mistake
+    in an operation the expression does not use gives the right one, which a check ignores).
     """
     per_input = [[] for _ in inputs]
     for op, description, rule in sorted(_BACKWARD_MISTAKES, key=lambda m: m[0] != first):
         try:
-            grads = _input_grads(expression, inputs, {**_CORRECT_RULES, op: rule})
+            leaves = [_Scalar(x, {**_CORRECT_RULES, op: rule}) for x in inputs]
+            expression(*leaves).backward()
+            grads = [leaf.grad for leaf in leaves]
         except (ArithmeticError, TypeError, ValueError):  # e.g. a complex power: nothing to match
             continue
         for mistakes, grad in zip(per_input, grads):
@@ -226,10 +186,15 @@ def value_backward(expression, inputs, first=None):
 # --- ex-backward: the topological sort and the backward pass over a graph -------------------------
 
 
-def _order_without_visited(root):
-    order = []
+def _depth_first(root, key=id, seen=None, dedupe=True):
+    """A topological order by depth-first search; `key` tells nodes apart, `seen` may be a set
+    that outlives the call, and without `dedupe` a node reached twice is listed twice."""
+    order, seen = [], set() if seen is None else seen
 
     def visit(node):
+        if dedupe and key(node) in seen:
+            return
+        seen.add(key(node))
         for child in node._prev:
             visit(child)
         order.append(node)
@@ -237,7 +202,7 @@ def _order_without_visited(root):
     return order
 
 
-def _order_breadth_first(root):
+def _breadth_first(root):
     order, seen, frontier = [], {id(root)}, [root]
     while frontier:
         node = frontier.pop(0)
@@ -247,19 +212,6 @@ def _order_breadth_first(root):
                 seen.add(id(child))
                 frontier.append(child)
     return order[::-1]  # reversed below: the root first, then breadth-first
-
-
-def _order_by_value(root):
-    order, seen = [], set()
-
-    def visit(node):
-        if node.data not in seen:
-            seen.add(node.data)
-            for child in node._prev:
-                visit(child)
-            order.append(node)
-    visit(root)
-    return order
 
 
 def _backward_with(order_of, reverse=True, seed=True):
@@ -272,40 +224,26 @@ def _backward_with(order_of, reverse=True, seed=True):
     return backward
 
 
-def _backward_with_shared_state():
-    """A topological sort whose `visited` set outlives the call (a global, or a default argument)."""
-    visited = set()
-
-    def backward(root):
-        order = []
-
-        def visit(node):
-            if node not in visited:
-                visited.add(node)
-                for child in node._prev:
-                    visit(child)
-                order.append(node)
-        visit(root)
-        root.grad = 1.0
-        for node in reversed(order):
-            node._backward(node.grad)
-    return backward
+def _shared_state():
+    seen = set()  # one set for every call: a global, or a mutable default argument
+    return _backward_with(lambda root: _depth_first(root, seen=seen))
 
 
 _GRAPH_MISTAKES = [
     ("the topological sort keeps state between calls (a `visited` set outside the function, or a "
      "mutable default argument): a second backward pass skips the nodes the first one saw",
-     _backward_with_shared_state),
+     _shared_state),
     ("the nodes were processed inputs-first: walk the topological order in reverse, from the "
      "output back to the inputs", lambda: _backward_with(_topological_order, reverse=False)),
     ("the output's own gradient was never set to 1.0 before the backward pass, so nothing flows "
      "back", lambda: _backward_with(_topological_order, seed=False)),
     ("without a `visited` set a node reached along two paths is listed twice, and its _backward "
-     "passes its gradient on twice", lambda: _backward_with(_order_without_visited)),
+     "passes its gradient on twice", lambda: _backward_with(lambda r: _depth_first(r, dedupe=False))),
     ("the order is breadth-first from the output, not a topological sort: a node's _backward ran "
-     "before every use of it had added its share", lambda: _backward_with(_order_breadth_first)),
+     "before every use of it had added its share", lambda: _backward_with(_breadth_first)),
     ("nodes were told apart by their value (node.data) instead of by identity, so a node with the "
-     "same value as another was skipped", lambda: _backward_with(_order_by_value)),
+     "same value as another was skipped",
+     lambda: _backward_with(lambda r: _depth_first(r, key=lambda node: node.data))),
 ]
 
 
@@ -391,7 +329,7 @@ def _train(model, xs, ys, steps, learning_rate, *, zero="before", sign=-1.0, mea
     return losses
 
 
-def training_loop(make_model, xs, ys, steps, learning_rate, lecture_xs=None, lecture_ys=None):
+def training_loop(make_model, xs, ys, steps, learning_rate):
     """Mistakes in the training loop; `make_model()` gives a fresh copy of the starting model."""
     variants = [
         ("the gradients are never zeroed: backward() adds into .grad, so every update uses the "
@@ -404,10 +342,4 @@ def training_loop(make_model, xs, ys, steps, learning_rate, lecture_xs=None, lec
         ("the loss is the mean of the squared errors; this exercise sums them, as the lecture "
          "does", dict(mean=True)),
     ]
-    mistakes = [Mistake(d, _train(make_model(), xs, ys, steps, learning_rate, **kw)) for d, kw in variants]
-    if lecture_xs is not None:
-        mistakes.append(Mistake(
-            "the loop trains on the lecture's four examples (the notebook's xs, ys) instead of "
-            "the data passed to the function",
-            _train(make_model(), lecture_xs, lecture_ys, steps, learning_rate)))
-    return mistakes
+    return [Mistake(d, _train(make_model(), xs, ys, steps, learning_rate, **kw)) for d, kw in variants]
