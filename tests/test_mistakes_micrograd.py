@@ -80,6 +80,25 @@ BACKWARD_MISTAKES = [
     ("test-pow-backward", (POW, "self.grad += 2 * self.data * grad"), "exponent 2 whatever k is"),
 ]
 SLOPPY_BACKWARD = {"exponent 2 whatever k is"}
+WHAT = {  # each mistake in the instructor's words
+    "+ _backward overwrites": "+ assigns .grad = grad instead of adding (+=)",
+    "+ _backward does not pass": "+ adds 1 instead of grad: the chain rule dropped",
+    "its own value times grad": "* gives each factor its own value times grad",
+    "the * _backward overwrites": "* assigns .grad instead of adding (+=)",
+    "the * _backward does not multiply": "* forgets to multiply by the arriving grad",
+    "factor k is missing": "** without the factor k: x**(k-1)",
+    "exponent was not lowered": "** as k * x**k",
+    "** _backward does not multiply": "** forgets to multiply by the arriving grad",
+    "** _backward overwrites": "** assigns .grad instead of adding (+=)",
+    "uses tanh(x) where": "tanh's derivative taken as t = tanh(x)",
+    "computes 1 - x**2": "tanh's derivative as 1 - x**2, from the input",
+    "tanh _backward does not multiply": "tanh forgets to multiply by the arriving grad",
+    "tanh _backward overwrites": "tanh assigns .grad instead of adding (+=)",
+    "exp _backward does not multiply": "exp forgets to multiply by the arriving grad",
+    "exp _backward overwrites": "exp assigns .grad instead of adding (+=)",
+    "uses the input x": "exp's derivative taken as x",
+    "exponent 2 whatever k is": "** hard-codes the lecture's exponent 2",
+}
 UNWRAPPED = ("other = other if isinstance(other, MyValue) else MyValue(other)\n"
              "        out = MyValue(self.data + other.data", "out = MyValue(self.data + other.data")
 
@@ -112,7 +131,7 @@ CATALOGUE = [
     Wrong("ex-neuron-grads", "test-neuron-grads", tuple(W2_ZERO), "lecture's numbers typed in", "sloppy",
           "dw2 typed in as 0 because the lecture's x2 is 0"),
     *[Wrong("ex-value-backward", test, (edit,), fragment, "sloppy" if fragment in SLOPPY_BACKWARD else "classic",
-            f"_backward: {fragment}") for test, edit, fragment in BACKWARD_MISTAKES],
+            WHAT[fragment]) for test, edit, fragment in BACKWARD_MISTAKES],
     Wrong("ex-value-backward", "test-add-mul-backward", (UNWRAPPED,), "must be wrapped first", "sloppy",
           "a plain number operand of + is not wrapped in MyValue"),
     Wrong("ex-backward", "test-backward", (("for node in reversed(order):", "for node in order:"),),
