@@ -29,7 +29,13 @@ TOKENIZERS = ["lib.bpe.Tokenizer", "lib.bpe.BasicTokenizer", "lib.bpe.RegexToken
 REFERENCES = {
     "01-micrograd": {
         "ex-neuron-grads": AUTOGRAD + ["lib.micrograd.Value"],
-        "ex-value-backward": AUTOGRAD + ["lib.micrograd.Value"],
+        # MyValue's given backward() is the library's: only the operations are the answer
+        "ex-value-backward": AUTOGRAD + [f"lib.micrograd.engine.Value.{name}" for name in (
+            "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+            "__rtruediv__", "__pow__", "__neg__", "exp", "log", "tanh", "relu")],
+        "ex-backward": ["lib.micrograd.engine.Value.backward", "lib.micrograd.engine._topological_order"],
+        "ex-mlp": ["lib.micrograd.nn.Neuron", "lib.micrograd.nn.Layer", "lib.micrograd.nn.MLP"],
+        "ex-train": ["lib.micrograd.nn.train"],
     },
     "02-bigram": {
         "ex-bigram-counts": ["lib.makemore.bigram_counts", "lib.makemore.bigram_pairs"],

@@ -1,9 +1,10 @@
 """The bad submissions a class really sends, built from Lesson 1's real student notebook.
 
 Each entry: student id -> (how to build the notebook, expected score per test cell as a
-fraction of its points, the finding kinds the report must show). Lesson 1 has two exercises:
-`ex-neuron-grads` (tested by test-neuron-grads) and `ex-value-backward` (test-exp-backward,
-test-tanh-backward, test-pow-backward).
+fraction of its points, the finding kinds the report must show). The cases tamper with Lesson
+1's first exercise, `ex-neuron-grads` (tested by test-neuron-grads); `ex-value-backward`
+(test-add-mul-backward, test-exp-backward, test-tanh-backward, test-pow-backward,
+test-value-expressions), `ex-backward`, `ex-mlp` and `ex-train` are answered correctly.
 """
 import copy
 import os
@@ -15,7 +16,10 @@ from conftest import ROOT as REPOSITORY  # the checkout under test: its solution
 LESSON = "01-micrograd"
 NEURON = "ex-neuron-grads"
 NEURON_TESTS = {"test-neuron-grads"}
-VALUE_TESTS = {"test-exp-backward", "test-tanh-backward", "test-pow-backward"}
+VALUE_TESTS = {"test-add-mul-backward", "test-exp-backward", "test-tanh-backward", "test-pow-backward",
+               "test-value-expressions"}
+OTHER_TESTS = {"test-backward", "test-mlp", "test-train"}
+ALL_TESTS = NEURON_TESTS | VALUE_TESTS | OTHER_TESTS
 
 
 def _gid(cell):
@@ -107,13 +111,13 @@ def build(answered, blank, neuron_answer, course, listen_port):
     cases["k11-display-flood"] = (neuron(right.replace(
         "    return grads", "    from IPython.display import HTML, display\n    display(HTML('<p>' * 5_000_000))\n    return grads")),
         set(), set())
-    cases["k12-invalid-json"] = (b'{"cells": [', NEURON_TESTS | VALUE_TESTS, {"unreadable notebook"})
-    cases["k12-empty-file"] = (b"", NEURON_TESTS | VALUE_TESTS, {"unreadable notebook"})
+    cases["k12-invalid-json"] = (b'{"cells": [', ALL_TESTS, {"unreadable notebook"})
+    cases["k12-empty-file"] = (b"", ALL_TESTS, {"unreadable notebook"})
     # links to the solutions: never followed, graded as blank, reported
     source = course / "solutions" / LESSON / "micrograd.ipynb"
-    cases["k13-symlink"] = (lambda path: path.symlink_to(source), NEURON_TESTS | VALUE_TESTS, {"unsafe file"})
-    cases["k13-hardlink"] = (lambda path: os.link(source, path), NEURON_TESTS | VALUE_TESTS, {"unsafe file"})
-    cases["z-blank"] = (blank, NEURON_TESTS | VALUE_TESTS, set())
+    cases["k13-symlink"] = (lambda path: path.symlink_to(source), ALL_TESTS, {"unsafe file"})
+    cases["k13-hardlink"] = (lambda path: os.link(source, path), ALL_TESTS, {"unsafe file"})
+    cases["z-blank"] = (blank, ALL_TESTS, set())
     return cases
 
 

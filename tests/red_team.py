@@ -57,6 +57,19 @@ CHEATS = {
                                      "            while frame.f_back is not None:\n                frame = frame.f_back\n"
                                      "            self.grad += frame.f_locals.get('ref_grad', 0.0)"),
     },
+    ("01-micrograd", "ex-backward"): {
+        "lib-backward": ("borrow", "from lib.micrograd import Value\n"
+                                   "def backward(root):\n    getattr(root, 'back' + 'ward')()\n"),
+    },
+    ("01-micrograd", "ex-mlp"): {
+        "lib-classes": ("borrow", "import importlib\nfrom lib.micrograd import Value\n"
+                                  "nn = importlib.import_module('lib.micrograd.nn')\n"
+                                  "MyNeuron, MyLayer, MyMLP = nn.Neuron, nn.Layer, getattr(nn, 'ML' + 'P')\n"),
+    },
+    ("01-micrograd", "ex-train"): {
+        "lib-train": ("borrow", "import importlib\n"
+                                "gradient_descent = getattr(importlib.import_module('lib.micrograd.nn'), 'tra' + 'in')\n"),
+    },
     ("05-backprop", "ex-backward-cross-entropy"): {
         "importlib-getattr": ("borrow", "import importlib\n"
                                         "backward_cross_entropy = getattr(importlib.import_module('lib.makemore.backprop'),"
@@ -273,7 +286,9 @@ def cheat_source(solution, source):
     trick and the other two steps left undone."""
     if source.startswith("REPLACE_BACKWARD:"):
         steps = {"self.grad += (1 - t**2) * grad": source.removeprefix("REPLACE_BACKWARD:"),
-                 "self.grad += e * grad": "pass", "self.grad += k * self.data ** (k - 1) * grad": "pass"}
+                 "self.grad += e * grad": "pass", "self.grad += k * self.data ** (k - 1) * grad": "pass",
+                 "self.grad += grad\n            other.grad += grad": "pass",
+                 "self.grad += other.data * grad\n            other.grad += self.data * grad": "pass"}
         for old, new in steps.items():
             assert old in solution, "the solution's _backward steps changed: update the red-team payloads"
             solution = solution.replace(old, new)

@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not LESSONS, reason="no lesso
 # the test cells that must then fail). The other tests of the lesson still pass.
 WRONG = {
     # pow's local derivative without its factor k
-    "01-micrograd": ("ex-value-backward", "k * self.data ** (k - 1)", "self.data ** (k - 1)", {"test-pow-backward"}),
+    "01-micrograd": ("ex-value-backward", "k * self.data ** (k - 1)", "self.data ** (k - 1)",
+                     {"test-pow-backward", "test-value-expressions"}),
     # normalising without keepdim: the lesson's own broadcasting bug
     "02-bigram": ("ex-bigram-probs", "counts.sum(1, keepdim=True)", "counts.sum(1)", {"test-bigram-probs"}),
     # the hidden layer without its tanh

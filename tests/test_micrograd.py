@@ -494,3 +494,26 @@ def test_bench_fails_when_the_losses_disagree(monkeypatch, capsys):
     assert "speedup (classic / ours): 2.00x" in capsys.readouterr().out
     fake["losses"]["ours"] = [1.0]
     assert bench.main(["--steps", "1"]) == 0
+
+
+def test_train_is_the_lessons_loop_and_its_no_zero_grad_variant_differs():
+    from lib.micrograd.nn import train
+
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+
+    def fresh():
+        random.seed(1337)
+        return MLP(3, [4, 4, 1])
+
+    model, losses = fresh(), []
+    for _ in range(5):
+        model.zero_grad()
+        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad
+        losses.append(loss.data)
+    assert train(fresh(), xs, ys, 5, 0.1) == losses
+    assert all(isinstance(loss, float) for loss in losses)
+    assert train(fresh(), xs, ys, 5, 0.1, zero_grad=False)[2:] != losses[2:]

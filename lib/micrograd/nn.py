@@ -114,3 +114,22 @@ class MLP(Module):
             f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "
             f"output_activation={self.output_activation!r})"
         )
+
+
+def train(model, xs, ys, steps, learning_rate, zero_grad=True):
+    """Gradient descent on the summed squared error sum((model(x) - y)**2); the loss of every step.
+
+    Each step zeroes the gradients (unless `zero_grad=False`, Lesson 1's classic bug), runs
+    the forward pass and the loss, `loss.backward()`, then moves every parameter by
+    -learning_rate * grad. The loss is recorded as a float before that step's update.
+    """
+    losses = []
+    for _ in range(steps):
+        if zero_grad:
+            model.zero_grad()
+        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+        loss.backward()
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        losses.append(loss.data)
+    return losses
