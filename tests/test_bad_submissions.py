@@ -20,7 +20,7 @@ from conftest import ROOT, copy_course, nbgrader_meta, run_tool
 
 sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bad-submissions"),
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.xdist_group("bad-submissions"),
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
 
 

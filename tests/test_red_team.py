@@ -18,7 +18,7 @@ from conftest import ROOT, copy_course, run_tool
 sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
 
 LESSONS = ["01-micrograd", "05-backprop", "07-gpt", "08-tokenizer"]
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
 
 
 def exercises_and_tests(lesson):
