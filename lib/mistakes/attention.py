@@ -48,6 +48,8 @@ def head_mistakes(x, query, key, value):
                 _attend(q, k, v, mask_after_softmax=True)),
         Mistake("queries and keys are swapped (k @ q^T instead of q @ k^T).",
                 _attend(k, q, v)),
+        Mistake("the scale is hard-coded for the lecture's head_size of 16: use the head size "
+                "of the keys you are given (k.shape[-1]).", _attend(q, k, v, scale=16 ** -0.5)),
     ]
 
 
@@ -79,7 +81,18 @@ def multi_head_mistakes(x, query, key, value, proj, n_head):
                 proj(_attend(query(x), key(x), value(x)))),
         Mistake("the scores are not scaled by 1/sqrt(head_size) before the softmax.",
                 proj(merge(_attend(q, k, v, scale=1.0)))),
+        *([Mistake("the number of heads is hard-coded to the lecture's 4: use n_head.",
+                   _with_heads(x, query, key, value, proj, 4))]
+          if C % 4 == 0 and n_head != 4 else []),
     ]
+
+
+@torch.no_grad()
+def _with_heads(x, query, key, value, proj, n_head):
+    B, T, C = x.shape
+    split = lambda t: t.view(B, T, n_head, C // n_head).transpose(1, 2)  # noqa: E731
+    heads = _attend(split(query(x)), split(key(x)), split(value(x)))
+    return proj(heads.transpose(1, 2).reshape(B, T, C))
 
 
 # -- the building blocks of the lesson's later exercises ----------------------------------------
@@ -102,19 +115,20 @@ def averaging_mistakes(x):
     ]
 
 
-def _layer_norm(x, weight, bias, eps, *, unbiased=False, eps_outside=False, detach=False, dim=-1):
+def _layer_norm(x, weight, bias, eps, *, unbiased=False, eps_outside=False, detach=False, dim=-1,
+                affine=True):
     mean = x.mean(dim, keepdim=True)
     var = x.var(dim, keepdim=True, unbiased=unbiased)
     if detach:
         mean, var = mean.detach(), var.detach()
     norm = (x - mean) / (var.sqrt() + eps) if eps_outside else (x - mean) / (var + eps).sqrt()
-    return norm * weight + bias
+    return norm * weight + bias if affine else norm + 0 * (weight.sum() + bias.sum())
 
 
 def layer_norm_mistakes(x, weight, bias, eps, dout):
     """Wrong {'out', 'dx', 'dweight', 'dbias'} of a LayerNorm, for its inputs and the
     gradient `dout` that flows into its output."""
-    def run(**knobs):
+    def run(eps=eps, **knobs):
         xx, w, b = (t.detach().clone().requires_grad_() for t in (x, weight, bias))
         out = _layer_norm(xx, w, b, eps, **knobs)
         out.backward(dout)
@@ -127,15 +141,12 @@ def layer_norm_mistakes(x, weight, bias, eps, dout):
                 "(x - mean) / sqrt(var + eps).", run(eps_outside=True)),
         Mistake("the mean and the variance are detached (.detach(), .item() or .data), so the "
                 "gradient does not flow through them.", {"dx": run(detach=True)["dx"]}),
-        Mistake("eps is left out: (x - mean) / sqrt(var).", _no_eps(x, weight, bias, dout)),
+        Mistake("eps is left out: (x - mean) / sqrt(var).", run(eps=0.0)),
+        Mistake("weight and bias are not applied: after normalising, multiply by self.weight "
+                "and add self.bias.", {"out": run(affine=False)["out"]}),
+        Mistake("eps is fixed at 1e-5; use the eps the module was given (self.eps).",
+                run(eps=1e-5)),
     ]
-
-
-def _no_eps(x, weight, bias, dout):
-    xx, w, b = (t.detach().clone().requires_grad_() for t in (x, weight, bias))
-    out = _layer_norm(xx, w, b, 0.0)
-    out.backward(dout)
-    return {"out": out.detach(), "dx": xx.grad, "dweight": w.grad, "dbias": b.grad}
 
 
 @torch.no_grad()
@@ -176,12 +187,13 @@ def block_mistakes(block, x):
     ]
 
 
-def _sample(model, idx, max_new_tokens, generator, *, crop="last", position=-1, greedy=False):
+def _sample(model, idx, max_new_tokens, generator, *, crop="last", position=-1, greedy=False,
+            softmax_dim=-1):
     block_size = model.config.block_size
     for _ in range(max_new_tokens):
         context = idx[:, -block_size:] if crop == "last" else idx[:, :block_size]
         logits, _ = model(context)
-        probs = torch.softmax(logits[:, position, :], dim=-1)
+        probs = torch.softmax(logits[:, position, :], dim=softmax_dim)
         if greedy:
             nxt = probs.argmax(-1, keepdim=True)
         else:
@@ -203,6 +215,8 @@ def generate_mistakes(model, idx, max_new_tokens, seed):
                 "position predicts the next token (logits[:, -1]).", run(position=0)),
         Mistake("the context is cropped to the FIRST block_size tokens; the model must read "
                 "the last ones (idx[:, -block_size:]).", run(crop="first")),
+        Mistake("the softmax runs over the batch (dim=0); each row's probabilities are over "
+                "the vocabulary (dim=-1).", run(softmax_dim=0)),
     ]
 
 
