@@ -125,6 +125,7 @@ bench: $(STAMP)
 	python bench/bpe_bench.py --json bench/results/bpe.json
 	python bench/grading_bench.py --json bench/results/grading.json
 	python bench/gpt_bench.py --json bench/results/gpt.json
+	python bench/graded_cells.py --json bench/results/graded_cells.json
 	@echo "Results in bench/results/; the book's performance page shows them."
 
 clean:
