@@ -75,8 +75,21 @@ REFERENCES = {
         "ex-batchnorm-statistics": BATCHNORM,
     },
     "07-gpt": {
+        # the sampling and training exercises get lib GPTs to work with: only the methods
+        # and functions that ARE the answer are unavailable, not the class
+        "ex-generate": ["lib.gpt.GPT.generate", "lib.gpt.train.sample"],
+        "ex-train-loop": ["lib.gpt.train_steps", "lib.gpt.train.train"],
+        "ex-averaging": [],
         "ex-attention-head": ATTENTION,
         "ex-multi-head": ATTENTION,
+        "ex-feed-forward": ["lib.gpt.FeedForward", "lib.gpt.Block", "lib.gpt.GPT"],
+        "ex-layer-norm": [
+            "torch.nn.LayerNorm", "torch.nn.functional.layer_norm", "torch.layer_norm",
+            "torch.native_layer_norm", "torch.nn.functional.group_norm", "torch.group_norm",
+            "torch.nn.GroupNorm", "torch.nn.functional.rms_norm", "torch.rms_norm",
+            "torch.nn.functional.instance_norm", "torch.instance_norm",
+            "torch.nn.functional.batch_norm", "torch.batch_norm"],
+        "ex-block": ["lib.gpt.Block", "lib.gpt.GPT"],
     },
     "08-tokenizer": {
         "ex-get-stats": ["lib.bpe.get_stats"],

@@ -112,3 +112,18 @@ def test_estimate_loss_averages_batches_in_eval_mode_and_restores_the_mode():
     assert out == pytest.approx(expected, rel=1e-6)
     out_eval = estimate_loss(model, splits, 4, 3, 5, generator=torch.Generator().manual_seed(1))
     assert not model.training and out_eval == pytest.approx(expected, rel=1e-6)
+
+
+def test_train_steps_is_repeatable_and_lowers_the_loss():
+    from lib.gpt import train_steps
+
+    data = torch.randint(0, 65, (500,), generator=torch.Generator().manual_seed(0))
+
+    def run():
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(block_size=8, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
+        return train_steps(model, data, 30, 1e-2, 8, 4, generator=torch.Generator().manual_seed(1))
+
+    first, second = run(), run()
+    assert len(first) == 30 and first == second
+    assert sum(first[-5:]) < sum(first[:5])

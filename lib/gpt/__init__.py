@@ -2,12 +2,12 @@
 
 Introduced in Lesson 7 (Let's build GPT). model.py holds the Transformer (`GPTConfig`,
 `Head`, `MultiHeadAttention`, `FeedForward`, `Block`, `GPT`); data.py the character
-tokenizer, the train/val split, `get_batch` and `estimate_loss`; presets.py the model sizes
-and learning-rate schedules; checkpoint.py checkpoints that resume exactly; train.py the
-training loop and its command line.
+tokenizer, the train/val split, `get_batch`, `estimate_loss` and the plain loop
+`train_steps`; presets.py the model sizes and learning-rate schedules; checkpoint.py
+checkpoints that resume exactly; train.py the full training loop and its command line.
 """
 
-from .data import CharTokenizer, estimate_loss, get_batch, train_val_split
+from .data import CharTokenizer, estimate_loss, get_batch, train_steps, train_val_split
 from .model import GPT, Block, FeedForward, GPTConfig, Head, MultiHeadAttention
 
 # The trainer's names load on first use: importing lib.gpt.train here would make
@@ -26,6 +26,6 @@ def __getattr__(name):
 
 __all__ = [
     "GPTConfig", "Head", "MultiHeadAttention", "FeedForward", "Block", "GPT",
-    "CharTokenizer", "train_val_split", "get_batch", "estimate_loss",
+    "CharTokenizer", "train_val_split", "get_batch", "estimate_loss", "train_steps",
     *_TRAINER_NAMES,
 ]

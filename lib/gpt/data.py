@@ -101,3 +101,24 @@ def estimate_loss(model, splits, block_size, batch_size, eval_iters, generator=N
     finally:
         model.train(was_training)
     return out
+
+
+def train_steps(model, data, steps, lr, block_size, batch_size, generator=None):
+    """The lecture's plain loop: `steps` AdamW steps (learning rate `lr`, PyTorch's other
+    defaults) on batches of `data` drawn with `generator`; returns the loss of every step.
+
+    The model trains in place, in training mode. Each step draws a batch, computes the loss,
+    clears the old gradients, backpropagates and updates: the same random numbers, the same
+    operations in the same order, so two runs from the same model and seed agree.
+    """
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        x, y = get_batch(data, block_size, batch_size, generator=generator)
+        _, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
