@@ -134,7 +134,7 @@ def test_run_all_reaches_the_last_cell_of_a_blank_notebook(page, lab):
     prompts = page.evaluate(f"() => {PROMPTS}")
     ran = [bool(re.search(r"\[\d+\]", p)) for p in prompts]
     assert all(ran), f"Run All stopped after {ran.index(False)} of {len(prompts)} code cells"
-    blank_test = page.locator(".jp-CodeCell", has_text="answer = neuron_grads(**lecture_inputs)")
+    blank_test = page.locator(".jp-CodeCell", has_text="answer = neuron_grads(**inputs)")
     assert "✗ Not attempted yet: `neuron_grads`" in blank_test.locator(".jp-OutputArea").inner_text()
 
 
@@ -147,7 +147,7 @@ def test_a_wrong_answer_is_diagnosed_at_the_top_of_the_test_output(page, lab):
     page.keyboard.insert_text(answer.replace(CORRECT, WRONG))  # no auto-indent, unlike typing
     page.keyboard.press("Shift+Enter")  # runs the exercise, moves to its test
     page.keyboard.press("Shift+Enter")  # runs the test
-    test = page.locator(".jp-CodeCell", has_text="answer = neuron_grads(**lecture_inputs)")
+    test = page.locator(".jp-CodeCell", has_text="answer = neuron_grads(**inputs)")
     output = test.locator(".jp-OutputArea")
     output.get_by_text("Likely mistake").first.wait_for(timeout=60_000)
     test.scroll_into_view_if_needed()
@@ -155,6 +155,18 @@ def test_a_wrong_answer_is_diagnosed_at_the_top_of_the_test_output(page, lab):
     lines = [line for line in output.inner_text().splitlines() if line.strip()]
     assert any("Likely mistake: tanh's local derivative was taken as tanh(n) itself" in line for line in lines[:8]), lines[:12]
     assert "Traceback" not in output.inner_text() and "lib/grading.py" not in output.inner_text()
+
+
+def exercise_cells():
+    """grade_id -> a line that only its exercise cell holds in the blank notebook (to find it)."""
+    blank = [c.source for c in submissions.blank(LESSON).cells if c.cell_type == "code"]
+    found = {}
+    for cell in submissions.blank(LESSON).cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            found[grade_id] = next(line for line in cell.source.splitlines() if line.strip()
+                                   and sum(line in other for other in blank) == 1)
+    return found
 
 
 def fill(page, cell, source):
@@ -184,8 +196,8 @@ def test_validate_names_the_mistake_then_passes_the_answered_notebook(page, lab)
          answers[EXERCISE].replace(CORRECT, WRONG))
     failed = validate(page, lab, "validate-wrong")
     assert "Likely mistake: tanh's local derivative" in failed and "Success" not in failed, failed[:2000]
-    fill(page, page.locator(".jp-CodeCell", has_text="def neuron_grads(x1, x2, w1, w2, b):"), answers[EXERCISE])
-    fill(page, page.locator(".jp-CodeCell", has_text="class MyValue:"), answers["ex-value-backward"])
+    for grade_id, line in exercise_cells().items():
+        fill(page, page.locator(".jp-CodeCell", has_text=line), answers[grade_id])
     passed = validate(page, lab, "validate-answered")
     assert "Success! Your notebook passes all the tests." in passed, passed[:2000]
 
