@@ -5,6 +5,7 @@ nbgrader source); book/NN-slug/slug.ipynb is the generated student edition. The 
 edition runs top to bottom in tests/test_colab.py, in a bare Colab-like runtime; the solution
 notebooks run top to bottom through nbval (the root conftest.py).
 """
+import ast
 import json
 import sys
 
@@ -114,3 +115,38 @@ def test_student_edition_is_up_to_date(lesson, released):
         assert json.loads((course / "book" / rel).read_text()) == json.loads((BOOK / rel).read_text()), (
             f"book/{rel} is stale: run `make student` and commit book/{lesson}/")
 
+
+
+def stub_raises_when_run(source):
+    """Line numbers of `raise` statements a cell runs as it is executed: at its top level or in
+    a class body (a function's body runs only when called)."""
+    found = []
+
+    def visit(body):
+        for node in body:
+            if isinstance(node, ast.Raise):
+                found.append(node.lineno)
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body)
+            elif isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
+                visit(node.body)
+                visit(getattr(node, "orelse", []))
+
+    visit(ast.parse(source).body)
+    return found
+
+
+def test_a_blank_exercise_cell_runs_without_error(lesson):
+    """JupyterLab's Run All also runs the exercise cells, and stops at the first error outside a
+    cell tagged raises-exception: a blank exercise's stub must raise only when its function is
+    called (by the test cell below it), never when the cell itself runs."""
+    for cell in nbformat.read(student_path(lesson), as_version=4).cells:
+        if nbgrader_meta(cell).get("solution"):
+            lines = stub_raises_when_run(cell.source)
+            assert not lines, (f"{lesson}: {nbgrader_meta(cell)['grade_id']} raises as it runs (line {lines[0]}): "
+                               "put the solution region inside a function or method body")
+
+
+def test_the_run_all_rule_notices_a_stub_in_a_class_body():
+    assert stub_raises_when_run("class A:\n    raise NotImplementedError\n") == [2]
+    assert stub_raises_when_run("def f():\n    raise NotImplementedError\n") == []
