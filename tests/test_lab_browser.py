@@ -23,7 +23,7 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, _why_no_browser
 sys.path.insert(0, str(ROOT / "tools"))
 import student_pack  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not LESSONS, reason="no lessons")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lab-browser"), pytest.mark.skipif(not LESSONS, reason="no lessons")]
 
 LESSON = LESSONS[0] if LESSONS else None
 # The lesson's first exercise, and a classic mistake in it: tanh's local derivative taken as o.
@@ -149,7 +149,10 @@ def test_a_wrong_answer_is_diagnosed_at_the_top_of_the_test_output(page, lab):
     page.keyboard.press("Shift+Enter")  # runs the test
     test = page.locator(".jp-CodeCell", has_text="answer = neuron_grads(**inputs)")
     output = test.locator(".jp-OutputArea")
-    output.get_by_text("Likely mistake").first.wait_for(timeout=60_000)
+    try:
+        output.get_by_text("Likely mistake").first.wait_for(timeout=60_000)
+    finally:
+        shoot(page, lab, "wrong-answer")
     test.scroll_into_view_if_needed()
     shoot(page, lab, "wrong-answer")
     lines = [line for line in output.inner_text().splitlines() if line.strip()]
