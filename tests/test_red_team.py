@@ -4,7 +4,7 @@ Per lesson, one batch through `grader.batch.grade` (what `make autograde` runs):
 solution, a blank notebook, submissions that each carry a few tricks in some exercises and
 correct answers in the others, and honest answers that do unusual things. Every trick scores
 zero on its own exercise and changes nothing else; every honest answer keeps full marks; the
-scores are the same graded with one worker and with two.
+scores are the same graded with one worker and with two (Lesson 1's batch).
 """
 import shutil
 import sys
@@ -18,6 +18,9 @@ from conftest import ROOT, copy_course, run_tool
 sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
 
 LESSONS = ["01-micrograd", "05-backprop", "07-gpt", "08-tokenizer"]
+# One lesson's batch is graded a second time, with one worker (tests/test_cluster.py also
+# compares one machine with a two-worker cluster).
+WORKER_COMPARISON = "01-micrograd"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
 
 
@@ -52,6 +55,8 @@ def batch(request, tmp_path_factory):
     submissions.write(submissions.answered(lesson), course, "b-reference", lesson)
     findings = grader_batch.grade(course, lesson, workers=2, progress=False)
     first = submissions.scores(course, lesson)
+    if lesson != WORKER_COMPARISON:
+        return lesson, planned, first, None, findings
     grader_batch.grade(course, lesson, workers=1, progress=False)
     return lesson, planned, first, submissions.scores(course, lesson), findings
 
@@ -84,5 +89,7 @@ def test_a_borrowed_reference_is_named_in_the_findings(batch):
 
 
 def test_the_same_submissions_get_the_same_scores_with_one_or_two_workers(batch):
-    _, _, first, second, _ = batch
+    lesson, _, first, second, _ = batch
+    if second is None:
+        pytest.skip(f"the batch machinery is the same for every lesson: compared on {WORKER_COMPARISON}'s batch")
     assert first == second
