@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, copy_course, run_tool, student_path
+import submissions
 from lesson_cells import LessonCells
 from lib.mistakes import micrograd as micrograd_mistakes
 from test_mistakes_micrograd import NEURON, NEURON_MISTAKES
@@ -25,7 +26,7 @@ from test_mistakes_micrograd import NEURON, NEURON_MISTAKES
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
 LESSON = "01-micrograd"
-POINTS = {"test-neuron-grads": 3, "test-exp-backward": 2, "test-tanh-backward": 2, "test-pow-backward": 2}
+POINTS = submissions.points(LESSON)  # every test cell of the lesson and its points
 
 
 def neuron_mistake(fragment):
@@ -163,7 +164,12 @@ def test_failures_without_a_diagnosis_get_a_row_of_their_own(analysed):
     _, rows, _ = analysed
     assert counts(rows["ex-neuron-grads", NO_DIAGNOSIS])["students"] == 1  # dee's blank answer
     assert counts(rows["ex-value-backward", NO_DIAGNOSIS])["students"] == 3  # cy, dee, eve
-    assert len(rows) == 5, sorted(rows)
+    # dee's blank answer fails the lesson's other exercises too, each a row without a diagnosis
+    others = {e for e, _ in rows} - {"ex-neuron-grads", "ex-value-backward"}
+    assert others == set(submissions.solutions(LESSON)) - {"ex-neuron-grads", "ex-value-backward"}
+    for exercise in others:
+        assert counts(rows[exercise, NO_DIAGNOSIS])["students"] == 1
+    assert len(rows) == 5 + len(others), sorted(rows)
 
 
 def text_of(page):
@@ -187,9 +193,13 @@ def test_hidden_tests_failed_most_and_limits_hit(analysed):
 def test_score_distribution(analysed):
     _, _, page = analysed
     text = " ".join(text_of(page).split())
-    # part, out of, students, median, zero, full marks: ada 9, bob 4, cy 4, dee 0, eve 4, fay 0
-    assert "lesson total 9 6 4 2 1" in text
-    assert "ex-neuron-grads 3 6 0 5 1" in text
+    # part, out of, students, median, zero, full marks: ada everything; bob and eve all but the
+    # neuron and exp cells, cy all but the neuron and pow cells (as many points); dee and fay 0
+    total = sum(POINTS.values())
+    partial = total - POINTS["test-neuron-grads"] - POINTS["test-exp-backward"]
+    assert partial == total - POINTS["test-neuron-grads"] - POINTS["test-pow-backward"]
+    assert f"lesson total {total:g} 6 {partial:g} 2 1" in text
+    assert f"ex-neuron-grads {POINTS['test-neuron-grads']:g} 6 0 5 1" in text
 
 
 def test_page_has_a_captioned_chart_per_question_and_is_linked(analysed):
