@@ -82,6 +82,27 @@ class StudentNotebookMetadata(Preprocessor):
         return nb, resources
 
 
+class DropTestOnlyTags(Preprocessor):
+    """Remove the tags that only the course's tests read from the student edition's cells.
+
+    `nbval-check-output` marks the solution cells whose stored output nbval compares (the
+    lessons' headline numbers, tools/headline_outputs.py); the student edition stores no
+    outputs (ClearOutput), so there the tag would mean nothing."""
+
+    enabled = Bool(True)
+    test_only = ("nbval-check-output",)
+
+    def preprocess_cell(self, cell, resources, index):
+        tags = cell.metadata.get("tags", [])
+        if any(tag in self.test_only for tag in tags):
+            kept = [tag for tag in tags if tag not in self.test_only]
+            if kept:
+                cell.metadata["tags"] = kept
+            else:
+                del cell.metadata["tags"]
+        return cell, resources
+
+
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "scalars-to-gpt"
 c.CourseDirectory.source_directory = "solutions"
@@ -126,11 +147,12 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError(\"not attempted yet: replace this line with your code\")",
 }
 
-# The student edition opens clean in JupyterLab (metadata as JupyterLab writes it).
+# The student edition opens clean in JupyterLab (metadata as JupyterLab writes it), without the
+# tags only the tests read.
 from nbgrader.apps.generateassignmentapp import GenerateAssignment  # noqa: E402
 
 c.GenerateAssignment.preprocessors = [*GenerateAssignment.class_traits()["preprocessors"].default(),
-                                     StudentNotebookMetadata]
+                                     StudentNotebookMetadata, DropTestOnlyTags]
 
 # Feedback goes to students: it must not carry the hidden tests.
 c.GenerateFeedback.preprocessors = [

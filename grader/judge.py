@@ -11,7 +11,8 @@ alike. For one submission it
    cells they need (grader/cells.py). Each exercise's answer runs in a fresh, sandboxed
    process of its own (grader/testing.py, grader/answer_process.py) with the exercise's
    references unavailable (grader/references.py, grader/tripwires.py); the tests reach the
-   answer's functions and objects through stand-ins that carry plain data only;
+   answer's functions and objects through stand-ins that carry plain data only. An answer cell
+   still holding the release's stub starts no process: its tests say it is not attempted;
 3. writes what the test kernel printed into each test cell and what the answer printed into
    its answer cell. nbgrader's SaveAutoGrades then scores as usual: a test cell with an error
    scores zero. The kernel the student's code ran in never decides a score;
@@ -157,6 +158,10 @@ class Judge(Execute):
         """(the test kernel's notebook, [(its cell, the graded cell that gets its outputs)])."""
         sources = [c.source if c.cell_type == "code" else "" for c in graded.cells]
         trusted = {grade_id(c): c.source for nb in (release, source) for c in nb.cells if is_answer(c)}
+        # An answer cell still holding the release's stub is not attempted: its tests score zero
+        # and say so, and no process starts for it (a class hands in many half-done notebooks).
+        stubs = {grade_id(c): c.source.strip() for c in release.cells if is_answer(c)}
+        blank = {grade_id(c) for c in graded.cells if is_answer(c) and c.source.strip() == stubs.get(grade_id(c))}
         solutions = {grade_id(c): c.source for c in source.cells if is_answer(c)}
         exercise_of, current = {}, None
         for i, cell in enumerate(graded.cells):
@@ -172,7 +177,7 @@ class Judge(Execute):
         for_tests = set()
         for i, exercise in exercise_of.items():
             for_tests.update(cells.needed(sources, i, cells.used(sources[i]) - provided, helper))
-        exercises = [grade_id(c) for c in graded.cells if is_answer(c)]
+        exercises = [grade_id(c) for c in graded.cells if is_answer(c) and grade_id(c) not in blank]
         limit = self.timeout or 60
         budget = max(1, limit - min(self.margin, limit // 4))
         steps = [new_code_cell(
@@ -183,6 +188,11 @@ class Judge(Execute):
         for i, cell in enumerate(graded.cells):
             if i in for_tests:
                 steps.append(new_code_cell(sources[i]))
+            elif is_answer(cell) and grade_id(cell) in blank:
+                continue
+            elif i in exercise_of and exercise_of[i] in blank:
+                steps.append(new_code_cell(f"__judge__.not_attempted({exercise_of[i]!r})"))
+                placement.append((len(steps) - 1, i))
             elif is_answer(cell):
                 exercise = grade_id(cell)
                 wanted = cells.used(sources[i]) | cells.used(trusted.get(exercise, "")) | \
@@ -201,12 +211,12 @@ class Judge(Execute):
 
     # -- what happened ---------------------------------------------------------------------------------
     def read_summary(self, last, graded):
-        summary = {}
+        summary = None  # {} when no exercise was attempted
         for output in last.get("outputs", []):
             if SUMMARY in output.get("data", {}):
                 summary = json.loads(output["data"][SUMMARY])
         findings = []
-        for exercise, what in summary.items():
+        for exercise, what in (summary or {}).items():
             if what.get("reference"):
                 findings.append(Finding("reference used", exercise,
                                         f"the answer to {exercise!r} called {what['reference']}, the reference its "
@@ -225,7 +235,7 @@ class Judge(Execute):
             if any(CUT in o.get("text", "") for o in cell.get("outputs", [])):
                 findings.append(Finding("output truncated", grade_id(cell) or "",
                                         f"cell {grade_id(cell)!r} printed too much: its output was cut."))
-        if not summary:
+        if summary is None:
             findings.append(Finding("grading failed", "", "the test kernel stopped before the end of the "
                                                           "notebook: the remaining tests score zero."))
         return findings

@@ -49,6 +49,10 @@ class HiddenTestFailed(AnswerError):
     pass
 
 
+class NotAttempted(AnswerError):
+    pass
+
+
 def _describe(error):
     """The answer's error in a few lines; every part is cut short (the answer's process wrote it)."""
     error = error if isinstance(error, dict) else {}

@@ -23,7 +23,7 @@ import time
 from IPython import get_ipython
 
 from .remote import (STARTUP, AnswerError, AnswerProcess, AnswerStopped, HiddenTestFailed,  # noqa: F401
-                     ReferenceUsed, StudentCodeError, settings)
+                     NotAttempted, ReferenceUsed, StudentCodeError, settings)
 
 _exercises = {}     # grade_id -> AnswerProcess
 _spare = {}         # grade_id -> AnswerProcess started ahead of its answer
@@ -60,6 +60,12 @@ def answer(exercise, source, context, references):
     process.printed = 0
     process.deadline = time.monotonic() + settings["budget"]
     process.request("run", source=source, answer=True)
+
+
+def not_attempted(exercise):
+    """A test cell of an exercise whose answer cell is still the release's stub."""
+    raise NotAttempted(f"Not attempted yet: the answer cell of {exercise!r} is still the blank stub (it raises "
+                       "NotImplementedError), so its tests score zero.")
 
 
 def enter(exercise, names):

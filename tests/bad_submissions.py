@@ -2,9 +2,11 @@
 
 Each entry: student id -> (how to build the notebook, expected score per test cell as a
 fraction of its points, the finding kinds the report must show). The cases tamper with Lesson
-1's first exercise, `ex-neuron-grads` (tested by test-neuron-grads); `ex-value-backward`
-(test-add-mul-backward, test-exp-backward, test-tanh-backward, test-pow-backward,
-test-value-expressions), `ex-backward`, `ex-mlp` and `ex-train` are answered correctly.
+1's first exercise, `ex-neuron-grads` (tested by test-neuron-grads); its neighbour
+`ex-value-backward` (test-add-mul-backward, test-exp-backward, test-tanh-backward,
+test-pow-backward, test-value-expressions) is answered correctly, so a tamper that reached past
+its own exercise would show there. `ex-backward`, `ex-mlp` and `ex-train` are left blank (their
+tests score zero, and a blank exercise starts no process): only `good` answers every exercise.
 """
 import copy
 import os
@@ -18,6 +20,7 @@ NEURON = "ex-neuron-grads"
 NEURON_TESTS = {"test-neuron-grads"}
 VALUE_TESTS = {"test-add-mul-backward", "test-exp-backward", "test-tanh-backward", "test-pow-backward",
                "test-value-expressions"}
+OTHER_EXERCISES = {"ex-backward", "ex-mlp", "ex-train"}
 OTHER_TESTS = {"test-backward", "test-mlp", "test-train"}
 ALL_TESTS = NEURON_TESTS | VALUE_TESTS | OTHER_TESTS
 
@@ -36,6 +39,11 @@ def _with_answer(nb, grade_id, source):
 
 def build(answered, blank, neuron_answer, course, listen_port):
     """{student: (notebook or raw bytes, zeroed test cells, finding kinds)}."""
+    good, answered = answered, copy.deepcopy(answered)
+    stubs = {_gid(c): c.source for c in blank.cells if _gid(c) in OTHER_EXERCISES}
+    for cell in answered.cells:
+        if _gid(cell) in stubs:
+            cell.source = stubs[_gid(cell)]
     right = neuron_answer
     wrong = right.replace('grads["n"] = (1 - o**2) * grads["o"]', 'grads["n"] = (1 - o) * grads["o"]')
     assert wrong != right
@@ -44,7 +52,7 @@ def build(answered, blank, neuron_answer, course, listen_port):
         return _with_answer(answered, NEURON, source)
 
     cases = {}
-    cases["good"] = (answered, set(), set())
+    cases["good"] = (good, set(), set())
     cases["k01-infinite-loop"] = (neuron("while True:\n    pass\n" + right), NEURON_TESTS, {"timeout"})
     cases["k02-memory-bomb"] = (neuron("hog = bytearray(16 * 2**30)\n" + right), NEURON_TESTS, set())
     cases["k03-exception"] = (neuron("raise ValueError('not done yet')\n" + right), NEURON_TESTS, set())
@@ -118,7 +126,8 @@ def build(answered, blank, neuron_answer, course, listen_port):
     cases["k13-symlink"] = (lambda path: path.symlink_to(source), ALL_TESTS, {"unsafe file"})
     cases["k13-hardlink"] = (lambda path: os.link(source, path), ALL_TESTS, {"unsafe file"})
     cases["z-blank"] = (blank, ALL_TESTS, set())
-    return cases
+    return {student: (nb, zeroed if student == "good" else zeroed | OTHER_TESTS, kinds)
+            for student, (nb, zeroed, kinds) in cases.items()}
 
 
 def write(nb, course, student):

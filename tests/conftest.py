@@ -1,8 +1,12 @@
 """Shared paths and notebook helpers for the test suite."""
+import fcntl
+import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -64,6 +68,35 @@ def copy_course(dest):
     shutil.copy(ROOT / "nbgrader_config.py", dest)
     shutil.copytree(SOLUTIONS, dest / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return dest
+
+
+RELEASES = Path(tempfile.gettempdir()) / f"scalars-to-gpt-test-releases-{os.getuid()}"
+
+
+def release_lesson(course, lesson):
+    """`nbgrader generate_assignment LESSON --force` in a course from copy_course: the student
+    edition in book/LESSON and the lesson in gradebook.db, as `make release` leaves them.
+
+    Many fixtures release the same lesson, and nbgrader takes seconds each time, so a release is
+    made once for each content of the lesson's sources and the course's nbgrader settings (the
+    key), shared by the test workers under a lock, and copied."""
+    if (course / "gradebook.db").exists():  # a second lesson in the same gradebook: nbgrader itself
+        return run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    digest = hashlib.sha256(importlib.metadata.version("nbgrader").encode())
+    for path in [ROOT / "nbgrader_config.py", *sorted((ROOT / "grader").glob("*.py")),
+                 *sorted(p for p in (SOLUTIONS / lesson).rglob("*") if p.is_file())]:
+        digest.update(path.name.encode() + path.read_bytes())
+    made = RELEASES / f"{lesson}-{digest.hexdigest()[:16]}"
+    RELEASES.mkdir(exist_ok=True)
+    with open(RELEASES / f"{lesson}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            work = Path(tempfile.mkdtemp(prefix=f"{lesson}-", dir=RELEASES))
+            copy_course(work)
+            run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=work)
+            work.rename(made)
+    shutil.copytree(made / "book" / lesson, course / "book" / lesson)
+    shutil.copy(made / "gradebook.db", course / "gradebook.db")
 
 
 def nbgrader_meta(cell):

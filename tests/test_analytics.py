@@ -16,7 +16,7 @@ import types
 import nbformat
 import pytest
 
-from conftest import ROOT, copy_course, run_tool, student_path
+from conftest import ROOT, copy_course, release_lesson, run_tool, student_path
 import submissions
 from lesson_cells import LessonCells
 from lib.mistakes import micrograd as micrograd_mistakes
@@ -108,7 +108,7 @@ def analysed(tmp_path_factory, monkeymodule):
     from grader.batch import db_url
 
     course = copy_course(tmp_path_factory.mktemp("analytics"))
-    run_tool("nbgrader", "generate_assignment", LESSON, "--force", cwd=course)  # make release
+    release_lesson(course, LESSON)  # make release
     outcomes, findings = class_of(failure_messages(monkeymodule))
     release = nbformat.read(student_path(LESSON), as_version=4)
     with Gradebook(db_url(course)) as gb:

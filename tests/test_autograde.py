@@ -11,7 +11,7 @@ import re
 import pytest
 
 import submissions
-from conftest import LESSONS, copy_course, run_tool
+from conftest import LESSONS, copy_course, release_lesson, run_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not LESSONS, reason="no lessons")]
 
@@ -59,7 +59,7 @@ TIMEOUT = 15  # seconds per cell: short, so the runaway submission is cut quickl
 def graded(request, tmp_path_factory):
     lesson = request.param
     course = copy_course(tmp_path_factory.mktemp(f"course-{lesson}"))
-    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    release_lesson(course, lesson)
 
     answers = submissions.solutions(lesson)
     first_exercise = next(iter(answers))

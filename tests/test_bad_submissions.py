@@ -16,7 +16,7 @@ import pytest
 
 import bad_submissions as bad
 import submissions
-from conftest import ROOT, copy_course, nbgrader_meta, run_tool
+from conftest import ROOT, copy_course, release_lesson, nbgrader_meta, run_tool
 
 sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
 
@@ -29,7 +29,7 @@ def batch(tmp_path_factory):
     from grader import batch as grader_batch, report
 
     course = copy_course(tmp_path_factory.mktemp("bad-course"))
-    run_tool("nbgrader", "generate_assignment", bad.LESSON, "--force", cwd=course)
+    release_lesson(course, bad.LESSON)
     blank, answered = submissions.blank(bad.LESSON), submissions.answered(bad.LESSON)
     answers = submissions.solutions(bad.LESSON)
     listener = socket.socket()
@@ -39,7 +39,7 @@ def batch(tmp_path_factory):
     for student, (nb, _, _) in cases.items():
         bad.write(nb, course, student)
     try:
-        results = grader_batch.grade(course, bad.LESSON, workers=2, timeout=30, progress=False)
+        results = grader_batch.grade(course, bad.LESSON, workers=2, timeout=15, progress=False)
     finally:
         listener.close()
     run_tool("nbgrader", "generate_feedback", bad.LESSON, "--force", cwd=course)

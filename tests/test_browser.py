@@ -218,9 +218,10 @@ def visits(site, browser):
         }
         visit.close()
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    new_bytes = new_bytes_per_page(results)
+    new_bytes, new_sent = new_bytes_per_page(results), new_bytes_sent(html, results)
     REPORT.write_text(json.dumps({path: {"formulas_total": v["math"]["total"], "formulas_rendered": v["math"]["rendered"],
                                          "bytes": v["math"]["transferred"], "new_bytes": new_bytes[path],
+                                         "new_bytes_sent": new_sent.get(path),
                                          "blocked_requests": v["blocked"], "layout": v["layout"],
                                          "largest": sorted(v["math"]["resources"], key=lambda r: -r[1])[:8]}
                                   for path, v in results.items()}, indent=1))
@@ -260,7 +261,15 @@ def new_bytes_per_page(results):
             for path, v in results.items()}
 
 
+def new_bytes_sent(html, results):
+    """new_bytes_per_page as a host that compresses text sends them, for every page but the front."""
+    front = {url for url, _ in results["index.html"]["math"]["resources"]}
+    return {path: sum(served_size(html, url) for url, _ in v["math"]["resources"] if url not in front)
+            for path, v in results.items() if path != "index.html"}
+
+
 FIRST_PAGE_MAX = 1_500_000  # bytes a reader's first page may transfer, compressed as a web host does
+NEXT_PAGE_MAX = 500_000  # bytes any other page may add to what the first page loaded, compressed alike
 COMPRESSED = {".html", ".js", ".css", ".json", ".svg", ".txt", ".map", ".ipynb"}
 
 
@@ -277,16 +286,22 @@ def test_page_weights_are_measured(site, visits):
     """Each page's weight: everything it loads (theme, scripts, fonts, images), cache off, as
     served here and as a host that compresses text sends it, and what it adds to the front
     page's; the report keeps the front page's largest files. The front page stays under 1.5 MB
-    as sent."""
+    as sent, and every other page adds at most 500 kB to it (a reader's cache keeps the theme,
+    the fonts and MathJax: what a page adds is its HTML and its images)."""
     _, html = site
     new_bytes = new_bytes_per_page(visits)
     sent = {path: sum(served_size(html, url) for url, _ in v["math"]["resources"]) for path, v in visits.items()}
+    new_sent = new_bytes_sent(html, visits)
     for path, visit in visits.items():
         print(f"{visit['math']['transferred'] / 1e3:8.0f} kB  {sent[path] / 1e3:8.0f} kB compressed  "
-              f"{new_bytes[path] / 1e3:8.0f} kB new  {path}")
+              f"{new_bytes[path] / 1e3:8.0f} kB new  {new_sent.get(path, sent[path]) / 1e3:8.0f} kB new compressed  "
+              f"{path}")
         assert visit["math"]["transferred"] > 0, f"{path}: no transfer measured"
         assert 0 <= new_bytes[path] <= visit["math"]["transferred"]
     assert sent["index.html"] <= FIRST_PAGE_MAX, f"the front page sends {sent['index.html'] / 1e6:.2f} MB"
+    heavy = {path: f"{size / 1e3:.0f} kB" for path, size in new_sent.items() if size > NEXT_PAGE_MAX}
+    assert not heavy, f"pages that add more than {NEXT_PAGE_MAX / 1e3:.0f} kB to the front page's load: {heavy}"
+    assert any(path.startswith("book/02-bigram") for path in new_sent), "Lesson 2, the heaviest page, was not weighed"
 
 
 def test_code_fits_the_column_and_the_phone(visits):
@@ -454,3 +469,50 @@ def test_toggles_hide_no_answers(site, browser, visits):
             assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
         finally:
             visit.close()
+
+
+def test_search_shows_snippets_offline_from_a_file(site, browser):
+    """A reader who downloaded the book opens its search page from disk (a file:// URL): the
+    hits come with their snippets, the lines under each hit. Sphinx's searchtools.js cuts them
+    from fetch() of the hit's page, which Chromium refuses for file://; the book's
+    _static/offline-search.js answers those fetches from _static/search-pages.js
+    (book/_ext/offline_search.py)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    _, html = site
+    word, lesson = "backpropagation", lesson_page(LESSONS[0])
+    # A page of its own: the module's browser blocks file:// with everything not on localhost.
+    # Its routes come before the context's; here only files and localhost pass.
+    page = browser.new_page()
+    errors, blocked = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"{r.url}: {r.failure}"))
+
+    def route(route):
+        match = re.match(r"[a-z-]+://([^/:]*)", route.request.url)
+        if route.request.url.startswith("file://") or (match and match.group(1) in LOCAL_HOSTS):
+            return route.continue_()
+        blocked.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    page.route("**/*", route)
+    try:
+        page.goto(f"{(html / 'search.html').as_uri()}?q={word}", wait_until="load")
+        page.wait_for_selector("#search-results li", timeout=30_000)
+        hits = f"[...document.querySelectorAll('#search-results li')].filter(li => (li.querySelector('a')" \
+               f".getAttribute('href') || '').split('#')[0] === {json.dumps(lesson)})"
+        try:  # the snippets arrive one by one after the hits; without them, fail below with the errors
+            page.wait_for_function(f"() => {hits}.length > 0 && {hits}.every(li => li.querySelector('p.context'))",
+                                   timeout=15_000)
+        except PlaywrightTimeout:
+            pass
+        snippets = page.evaluate(f"() => {hits}.map(li => (li.querySelector('p.context') || {{}}).textContent || '')")
+        assert snippets, f"no hit for {lesson} when searching for {word!r}"
+        for snippet in snippets:
+            assert snippet.strip(), f"a hit for {lesson} has no snippet offline; browser errors: {errors[:4]}"
+            assert word in snippet.lower(), f"the snippet for {lesson} lacks {word!r}: {snippet!r}"
+        assert not errors, errors
+        assert not blocked, f"the search page asked another site for: {blocked}"
+    finally:
+        page.close()

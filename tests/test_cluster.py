@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import submissions
-from conftest import ROOT, copy_course, run_tool
+from conftest import ROOT, copy_course, release_lesson
 
 sys.path.insert(0, str(ROOT))
 
@@ -26,7 +26,7 @@ POW = "k * self.data ** (k - 1)"
 def a_class(folder):
     folder.mkdir()
     course = copy_course(folder)
-    run_tool("nbgrader", "generate_assignment", LESSON, "--force", cwd=course)
+    release_lesson(course, LESSON)
     answers = submissions.solutions(LESSON)
     wrong = next(grade_id for grade_id, text in answers.items() if POW in text)
     for student, nb in {"ada": submissions.answered(LESSON), "cyd": submissions.blank(LESSON),

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 import submissions
-from conftest import BIN, ROOT, copy_course, run_tool, tool_env
+from conftest import BIN, ROOT, copy_course, release_lesson, run_tool, tool_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("doors"),
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
@@ -47,7 +47,7 @@ HIDDEN_OUTPUT = ["random inputs #", "tanh saturated", "x**1.5 * x**-0.5", "exp(e
 
 def place(course):
     """Release Lesson 1 in the course and hand in the batch: correct, blank and cheat."""
-    run_tool("nbgrader", "generate_assignment", LESSON, "--force", cwd=course)  # make release
+    release_lesson(course, LESSON)  # make release
     batch = {"correct": submissions.answered(LESSON), "blank": submissions.blank(LESSON),
              "cheat": submissions.answered(LESSON, {"ex-neuron-grads": CHEAT})}
     for student, nb in batch.items():

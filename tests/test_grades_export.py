@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, copy_course, run_tool
+from conftest import ROOT, copy_course, release_lesson, run_tool
 
 LESSON = "01-micrograd"
 PY = sys.executable
@@ -51,7 +51,7 @@ GRADE = textwrap.dedent('''
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("grades"))
-    run_tool("nbgrader", "generate_assignment", LESSON, "--force", cwd=course)  # make release
+    release_lesson(course, LESSON)  # make release
     roster = course / "roster.csv"
     roster.write_text("id,first_name,last_name,email\nada,Ada,Lovelace,ada@example.org\n"
                       "grace,Grace,Hopper,grace@example.org\n")

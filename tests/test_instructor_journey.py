@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import submissions
-from conftest import ROOT, copy_course, run_tool, tool_env
+from conftest import ROOT, copy_course, release_lesson, tool_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("instructor-journey"),
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
@@ -33,7 +33,7 @@ def grader(*args, course):
 @pytest.fixture(scope="module")
 def journey(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("journey"))
-    run_tool("nbgrader", "generate_assignment", LESSON, "--force", cwd=course)  # make release
+    release_lesson(course, LESSON)  # make release
     release = nbformat.read(course / "book" / LESSON / "micrograd.ipynb", as_version=4)
     answers = submissions.solutions(LESSON)
     good = nbformat.from_dict(nbformat.reads(nbformat.writes(release), as_version=4))

@@ -148,6 +148,35 @@ def test_the_judge_runs_the_cells_a_test_needs_and_only_those():
     assert cells.used("def f(words):\n    model = 3\n    return model + len(words)") == {"len"}
 
 
+def test_a_blank_exercise_starts_no_process_and_its_tests_say_not_attempted(kernel):
+    """An answer cell still holding the release's stub: no process starts for it, and each of its
+    test cells raises one line that says so (a class hands in many half-done notebooks)."""
+    import nbformat
+
+    import submissions
+    from conftest import solution_path, student_path
+    from grader.judge import Judge
+
+    lesson = "01-micrograd"
+    release = nbformat.read(student_path(lesson), as_version=4)
+    source = nbformat.read(solution_path(lesson), as_version=4)
+    first, *others = submissions.solutions(lesson)
+    graded = submissions.answered(lesson, {first: submissions.solutions(lesson)[first] + "\n"})
+    for cell in graded.cells:  # every other exercise left as released, but for its whitespace
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in others:
+            cell.source = "\n" + next(c.source for c in release.cells if c.metadata.get("nbgrader", {}).get(
+                "grade_id") == cell.metadata["nbgrader"]["grade_id"]) + "  \n"
+    plan, _ = Judge().plan(graded, release, source, lesson, ROOT)
+    steps = [c.source for c in plan.cells]
+    assert f"exercises={[first]!r}" in steps[0]  # only the attempted exercise's process starts ahead
+    assert sum(s.startswith("__judge__.answer(") for s in steps) == 1
+    assert {s for s in steps if s.startswith("__judge__.not_attempted(")} == {
+        f"__judge__.not_attempted({exercise!r})" for exercise in others}
+    run, _ = kernel
+    kind, message = run(f"__judge__.not_attempted({others[0]!r})")
+    assert kind == "NotAttempted" and message.startswith("Not attempted yet") and "\n" not in message
+
+
 @pytest.mark.slow
 def test_a_notebook_that_spends_its_time_budget_stops_and_says_why(tmp_path):
     """nbgrader autograde with a 10 s budget on a submission whose first answer sleeps 20 s: the
@@ -156,11 +185,11 @@ def test_a_notebook_that_spends_its_time_budget_stops_and_says_why(tmp_path):
     import time
 
     import submissions
-    from conftest import copy_course, run_tool
+    from conftest import copy_course, release_lesson, run_tool
 
     lesson = "01-micrograd"
     course = copy_course(tmp_path)
-    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    release_lesson(course, lesson)
     first = next(iter(submissions.solutions(lesson)))
     slow = submissions.answered(lesson, {first: "import time\ntime.sleep(20)\n" + submissions.solutions(lesson)[first]})
     submissions.write(slow, course, "slow", lesson)

@@ -1,5 +1,4 @@
 """lib/, grader/ and bench/ stay readable in one sitting: no module over 300 lines."""
-from pathlib import Path
 
 from conftest import ROOT
 

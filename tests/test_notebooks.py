@@ -3,10 +3,14 @@
 Each lesson is solutions/NN-slug/slug.md (MyST, authored) paired with slug.ipynb (the
 nbgrader source); book/NN-slug/slug.ipynb is the generated student edition. The student
 edition runs top to bottom in tests/test_colab.py, in a bare Colab-like runtime; the solution
-notebooks run top to bottom through nbval (the root conftest.py).
+notebooks run top to bottom through nbval (the root conftest.py), which also compares what each
+lesson's headline cells print with the output stored in the .ipynb.
 """
 import ast
 import json
+import os
+import re
+import subprocess
 import sys
 
 import jupytext
@@ -15,8 +19,8 @@ import pytest
 
 from lib.grading import BLANK_STUB
 
-from conftest import (BOOK, LESSONS, copy_course, nbgrader_meta, run_tool,
-                      solution_path, student_path)
+from conftest import (BOOK, LESSONS, ROOT, copy_course, nbgrader_meta, run_tool,
+                      solution_path, student_path, tool_env)
 
 pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons in solutions/")
 
@@ -35,10 +39,64 @@ def test_pair_is_in_sync(lesson):
         "(it keeps the newer file), then `make student`.")
 
 
-def test_paired_notebook_carries_no_outputs(lesson):
+# nbval (`--nbval-lax`) compares the output of the cells with this tag with the output stored in
+# the solution .ipynb, after the sanitisers in SANITIZE; tools/headline_outputs.py stores it.
+CHECKED = "nbval-check-output"
+SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
+
+
+def test_only_the_headline_cells_carry_outputs(lesson):
+    """A lesson's headline cells (tagged CHECKED) store their output and an execution count (nbval
+    compares nothing in a cell without one); every other code cell stores neither."""
     nb = nbformat.read(solution_path(lesson), as_version=4)
-    assert all(not c.get("outputs") and c.get("execution_count") is None
-               for c in nb.cells if c.cell_type == "code")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    checked = [c for c in code if CHECKED in c.metadata.get("tags", [])]
+    stale = "run `python tools/headline_outputs.py " + lesson + "`"
+    assert len(checked) >= 2, f"{lesson}: {len(checked)} cells tagged {CHECKED}, at least 2 wanted"
+    for cell in code:
+        first = (cell.source.splitlines() or [""])[0]
+        if cell in checked:
+            assert cell.outputs and cell.execution_count is not None, f"{lesson}: {first!r} stores no output: {stale}"
+            assert not nbgrader_meta(cell) and "predict" not in cell.metadata.get("tags", []), (
+                f"{lesson}: {first!r}: exercise, test and predict cells are never {CHECKED}")
+        else:
+            assert not cell.outputs and cell.execution_count is None, f"{lesson}: {first!r} stores an output: {stale}"
+
+
+def strict_check(folder, stored):
+    """pytest --nbval-lax with the course's sanitisers on a notebook whose one headline cell prints
+    an NLL and an address, and stores `stored` as the NLL and another address."""
+    cell = nbformat.v4.new_code_cell(
+        'print("average NLL of the count model: 2.4540")\nprint(object())', execution_count=1,
+        outputs=[nbformat.v4.new_output("stream", name="stdout", text=(
+            f"average NLL of the count model: {stored}\n<object object at 0x7f0000000000>\n"))])
+    cell.metadata["tags"] = [CHECKED]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nbformat.write(nb, folder / "headline.ipynb")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-o", "addopts=",
+         "-c", os.devnull, "--rootdir", str(folder),  # not the course's pytest settings
+         "--nbval-lax", "--nbval-current-env", f"--nbval-sanitize-with={SANITIZE}", "headline.ipynb"],
+        cwd=folder, env=tool_env(), capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_strict_check_bites_through_the_sanitisers(tmp_path):
+    """A headline number that moves by one in its last digit fails with a diff, though the
+    sanitisers hide the address that differs too; the same number passes."""
+    changed = strict_check(tmp_path, "2.4541")
+    assert changed.returncode == 1, changed.stdout[-3000:] + changed.stderr[-3000:]
+    assert "Cell outputs differ" in changed.stdout
+    for number in ("2.4540", "2.4541"):  # the diff: the printed line, then the stored one
+        assert re.search(rf"^\s*[-+] average NLL of the count model: {number}$", changed.stdout, re.MULTILINE), (
+            changed.stdout[-3000:])
+    same = strict_check(tmp_path, "2.4540")
+    assert same.returncode == 0, same.stdout[-3000:] + same.stderr[-3000:]
+
+
+def test_the_student_edition_carries_no_test_tags(lesson):
+    cells = nbformat.read(student_path(lesson), as_version=4).cells
+    assert not [c.source[:60] for c in cells if CHECKED in c.metadata.get("tags", [])]
 
 
 def test_exercise_and_test_cells_are_skipped_by_the_book(lesson):

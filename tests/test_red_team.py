@@ -3,8 +3,9 @@
 Per lesson, one batch through `grader.batch.grade` (what `make autograde` runs): the reference
 solution, a blank notebook, submissions that each carry a few tricks in some exercises and
 correct answers in the others, and honest answers that do unusual things. Every trick scores
-zero on its own exercise and changes nothing else; every honest answer keeps full marks; the
-scores are the same graded with one worker and with two (Lesson 1's batch).
+zero on its own exercise and changes nothing else; every honest answer keeps full marks.
+(That the scores do not depend on the number of workers is checked on a smaller class, in
+tests/test_instructor_journey.py and tests/test_cluster.py.)
 """
 import shutil
 import sys
@@ -13,14 +14,11 @@ import pytest
 
 import red_team
 import submissions
-from conftest import ROOT, copy_course, run_tool
+from conftest import ROOT, copy_course, release_lesson
 
 sys.path.insert(0, str(ROOT))  # the grader package lives at the repository's root
 
 LESSONS = ["01-micrograd", "05-backprop", "07-gpt", "08-tokenizer"]
-# One lesson's batch is graded a second time, with one worker (tests/test_cluster.py also
-# compares one machine with a two-worker cluster).
-WORKER_COMPARISON = "01-micrograd"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandbox needs bubblewrap")]
 
 
@@ -47,22 +45,18 @@ def batch(request, tmp_path_factory):
 
     lesson = request.param
     course = copy_course(tmp_path_factory.mktemp(f"red-{lesson}"))
-    run_tool("nbgrader", "generate_assignment", lesson, "--force", cwd=course)
+    release_lesson(course, lesson)
     answers = submissions.solutions(lesson)
     planned = red_team.submissions_for(lesson, answers)
     for student, (overrides, _) in planned.items():
         submissions.write(submissions.answered(lesson, overrides), course, student, lesson)
     submissions.write(submissions.answered(lesson), course, "b-reference", lesson)
     findings = grader_batch.grade(course, lesson, workers=2, progress=False)
-    first = submissions.scores(course, lesson)
-    if lesson != WORKER_COMPARISON:
-        return lesson, planned, first, None, findings
-    grader_batch.grade(course, lesson, workers=1, progress=False)
-    return lesson, planned, first, submissions.scores(course, lesson), findings
+    return lesson, planned, submissions.scores(course, lesson), findings
 
 
 def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch):
-    lesson, planned, scores, _, _ = batch
+    lesson, planned, scores, _ = batch
     points, tests = submissions.points(lesson), exercises_and_tests(lesson)
     assert scores["b-reference"] == points
     wrong = {}
@@ -77,7 +71,7 @@ def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch)
 
 
 def test_a_borrowed_reference_is_named_in_the_findings(batch):
-    lesson, planned, _, _, findings = batch
+    lesson, planned, _, findings = batch
     unexplained = []
     for student, (_, verdict) in planned.items():
         for exercise, outcome in verdict.items():
@@ -86,10 +80,3 @@ def test_a_borrowed_reference_is_named_in_the_findings(batch):
                 if not kinds & {"reference used", "refused"}:
                     unexplained.append((student, outcome))
     assert not unexplained
-
-
-def test_the_same_submissions_get_the_same_scores_with_one_or_two_workers(batch):
-    lesson, _, first, second, _ = batch
-    if second is None:
-        pytest.skip(f"the batch machinery is the same for every lesson: compared on {WORKER_COMPARISON}'s batch")
-    assert first == second

@@ -5,11 +5,9 @@ README with two commands, and nothing of the instructor's: no solutions, hidden 
 grader. Validation inside it runs the exercise and test cells from any of its folders, so a
 blank notebook never passes.
 """
-import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest

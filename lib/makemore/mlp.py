@@ -92,7 +92,7 @@ def _training_progress(steps, progress, num_threads):
     threads_before = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
-    bar = progress_bar(steps, disable=not progress, unit="step", mininterval=1.0)
+    bar = progress_bar(steps, disable=not progress, auto=True, unit="step", mininterval=1.0)
     run = _TrainingRun(bar)
     try:
         yield run
