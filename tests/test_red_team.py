@@ -1,8 +1,8 @@
 """Grading integrity by behaviour: the red-team batch (tests/red_team.py) graded as a class would be.
 
 Per lesson, one batch through `grader.batch.grade` (what `make autograde` runs): the reference
-solution, a blank notebook, submissions that each carry a few tricks in some exercises and
-correct answers in the others, and honest answers that do unusual things. Every trick scores
+solution, submissions that each carry a few tricks in some exercises and a correct answer in
+the exercise after each, and honest answers that do unusual things. Every trick scores
 zero on its own exercise and changes nothing else; every honest answer keeps full marks.
 (That the scores do not depend on the number of workers is checked on a smaller class, in
 tests/test_instructor_journey.py and tests/test_cluster.py.)
@@ -49,10 +49,30 @@ def batch(request, tmp_path_factory):
     answers = submissions.solutions(lesson)
     planned = red_team.submissions_for(lesson, answers)
     for student, (overrides, _) in planned.items():
-        submissions.write(submissions.answered(lesson, overrides), course, student, lesson)
+        submissions.write(partly_answered(lesson, overrides), course, student, lesson)
     submissions.write(submissions.answered(lesson), course, "b-reference", lesson)
     findings = grader_batch.grade(course, lesson, workers=2, progress=False)
     return lesson, planned, submissions.scores(course, lesson), findings
+
+
+def answered_exercises(lesson, overrides):
+    """The exercises a red-team submission answers: those its tricks or unusual answers are in,
+    and the exercise after each, answered correctly, so that a trick that reached past its own
+    exercise shows there. The others stay blank (a blank exercise starts no process)."""
+    order = list(exercises_and_tests(lesson))
+    return set(overrides) | {order[(order.index(ex) + 1) % len(order)] for ex in overrides}
+
+
+def partly_answered(lesson, overrides):
+    nb = submissions.answered(lesson, overrides)
+    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in submissions.blank(lesson).cells
+             if c.metadata.get("nbgrader", {}).get("solution")}
+    keep = answered_exercises(lesson, overrides)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id not in keep:
+            cell.source = stubs[grade_id]
+    return nb
 
 
 def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch):
@@ -60,8 +80,10 @@ def test_every_trick_scores_zero_on_its_exercise_and_nothing_else_changes(batch)
     points, tests = submissions.points(lesson), exercises_and_tests(lesson)
     assert scores["b-reference"] == points
     wrong = {}
-    for student, (_, verdict) in planned.items():
-        expected = dict(points)
+    for student, (overrides, verdict) in planned.items():
+        answered = answered_exercises(lesson, overrides)
+        expected = {cell: (0 if not any(cell in tests[ex] for ex in answered) else value)
+                    for cell, value in points.items()}
         for exercise, outcome in verdict.items():
             if outcome.startswith("zero"):
                 expected.update({cell: 0 for cell in tests[exercise]})
