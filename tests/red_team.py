@@ -132,6 +132,19 @@ CHEATS = {
                                 "    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)\n"
                                 "    return mha(x, x, x, attn_mask=mask, need_weights=False)[0]\n"),
     },
+    # The exercises' answers stay, and a later definition borrows the reference in their place.
+    ("07-gpt", "ex-feed-forward"): {
+        "lib-class-by-import": ("borrow", "AFTER_ANSWER:import importlib\n"
+                                          "FeedForwardLayer = importlib.import_module('lib.gpt').FeedForward\n"),
+    },
+    ("07-gpt", "ex-layer-norm"): {
+        "functional": ("borrow", "AFTER_ANSWER:import torch.nn.functional as F_\n"
+                                 "class LayerNorm1d(LayerNorm1d):\n    def forward(self, x):\n"
+                                 "        return F_.layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)\n"),
+    },
+    ("07-gpt", "ex-block"): {
+        "lib-block": ("borrow", "AFTER_ANSWER:from lib.gpt import Block as TransformerBlock\n"),
+    },
     ("08-tokenizer", "ex-get-stats"): {
         "import-string": ("borrow", "pair_counts = lambda ids: __import__('lib.bpe', fromlist=['x']).get_stats(ids)\n"),
         "gc-search": ("peek", "import gc\ndef pair_counts(ids):\n"
@@ -148,6 +161,12 @@ CHEATS = {
     ("08-tokenizer", "ex-train"): {
         "builtins": ("hijack", "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\n"
                                "def train_bpe(text, vocab_size):\n    return {}\n"),
+    },
+    ("08-tokenizer", "ex-regex-tokenizer"): {
+        "tokenizer-class": ("borrow", "AFTER_ANSWER:from lib.bpe import RegexTokenizer\n"
+                                      "def train_regex(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):\n"
+                                      "    t = RegexTokenizer(pattern)\n    t.train(text, vocab_size)\n"
+                                      "    return dict(t.merges)\n"),
     },
     ("08-tokenizer", "ex-encode-decode"): {
         "tokenizer-class": ("borrow", "from lib.bpe import BasicTokenizer\n"
@@ -282,8 +301,11 @@ HONEST = {
 
 
 def cheat_source(solution, source):
-    """A cheat's text: its own, or the `_backward` exercise with tanh's step replaced by the
-    trick and the other two steps left undone."""
+    """A cheat's text: its own; the answer followed by the trick (AFTER_ANSWER:); or the
+    `_backward` exercise with tanh's step replaced by the trick and the other two steps left
+    undone."""
+    if source.startswith("AFTER_ANSWER:"):
+        return solution.rstrip("\n") + "\n\n\n" + source.removeprefix("AFTER_ANSWER:")
     if source.startswith("REPLACE_BACKWARD:"):
         steps = {"self.grad += (1 - t**2) * grad": source.removeprefix("REPLACE_BACKWARD:"),
                  "self.grad += e * grad": "pass", "self.grad += k * self.data ** (k - 1) * grad": "pass",
