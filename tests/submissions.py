@@ -40,10 +40,11 @@ def blank(lesson):
     return nbformat.read(student_path(lesson), as_version=4)
 
 
-def answered(lesson, overrides=None):
-    """The student edition with every exercise answered; `overrides` maps grade_id -> source."""
+def answered(lesson, overrides=None, only=None):
+    """The student edition with every exercise answered (or those in `only`, the others left
+    blank); `overrides` maps grade_id -> source."""
     nb = blank(lesson)
-    answers = {**solutions(lesson), **(overrides or {})}
+    answers = {k: v for k, v in {**solutions(lesson), **(overrides or {})}.items() if only is None or k in only}
     for cell in nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if nbgrader_meta(cell).get("solution") and grade_id in answers:

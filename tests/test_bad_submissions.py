@@ -31,11 +31,12 @@ def batch(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("bad-course"))
     release_lesson(course, bad.LESSON)
     blank, answered = submissions.blank(bad.LESSON), submissions.answered(bad.LESSON)
+    partly = submissions.answered(bad.LESSON, only=bad.ANSWERED)
     answers = submissions.solutions(bad.LESSON)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    cases = bad.build(answered, blank, answers[bad.NEURON], course, listener.getsockname()[1])
+    cases = bad.build(answered, partly, blank, answers[bad.NEURON], course, listener.getsockname()[1])
     for student, (nb, _, _) in cases.items():
         bad.write(nb, course, student)
     try:

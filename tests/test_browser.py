@@ -253,19 +253,25 @@ def test_every_formula_renders_offline(visits):
     assert total >= 100, f"only {total} formulas in the whole book"
 
 
-def new_bytes_per_page(results):
-    """What each page adds to what the front page loaded (as a browser's cache would keep it)."""
+def added_files(results):
+    """{page: [(url, bytes loaded)] of the files it loads that the front page had not (a
+    browser's cache keeps those)}."""
     front = {url for url, _ in results["index.html"]["math"]["resources"]} if "index.html" in results else set()
-    return {path: (v["math"]["transferred"] if path == "index.html" else
-                   sum(size for url, size in dict(v["math"]["resources"]).items() if url not in front))
+    return {path: [(url, size) for url, size in v["math"]["resources"] if url not in front]
+            for path, v in results.items()}
+
+
+def new_bytes_per_page(results):
+    """What each page adds to what the front page loaded."""
+    added = added_files(results)
+    return {path: (v["math"]["transferred"] if path == "index.html" else sum(dict(added[path]).values()))
             for path, v in results.items()}
 
 
 def new_bytes_sent(html, results):
     """new_bytes_per_page as a host that compresses text sends them, for every page but the front."""
-    front = {url for url, _ in results["index.html"]["math"]["resources"]}
-    return {path: sum(served_size(html, url) for url, _ in v["math"]["resources"] if url not in front)
-            for path, v in results.items() if path != "index.html"}
+    return {path: sum(served_size(html, url) for url, _ in files)
+            for path, files in added_files(results).items() if path != "index.html"}
 
 
 FIRST_PAGE_MAX = 1_500_000  # bytes a reader's first page may transfer, compressed as a web host does

@@ -22,13 +22,10 @@ from lib.grading import BLANK_STUB
 from conftest import (BOOK, LESSONS, ROOT, copy_course, nbgrader_meta, run_tool,
                       solution_path, student_path, tool_env)
 
+sys.path.insert(0, str(ROOT / "tools"))
+from headline_outputs import cells_of  # noqa: E402  (what a pair must agree on)
+
 pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons in solutions/")
-
-
-def cells_of(nb):
-    """What a pair must agree on: each cell's type, source and metadata."""
-    return [(c.cell_type, c.source.strip(), {k: v for k, v in c.metadata.items() if k != "execution"})
-            for c in nb.cells]
 
 
 def test_pair_is_in_sync(lesson):

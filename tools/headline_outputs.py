@@ -44,12 +44,17 @@ def tagged(cell):
     return cell.cell_type == "code" and TAG in cell.metadata.get("tags", [])
 
 
+def cells_of(nb):
+    """What a pair must agree on: each cell's type, source and metadata (tests/test_notebooks.py
+    holds every lesson's pair to it)."""
+    return [(c.cell_type, c.source.strip(), {k: v for k, v in c.metadata.items() if k != "execution"})
+            for c in nb.cells]
+
+
 def in_sync(lesson):
     """Do the .md and the .ipynb hold the same cells? Writing the .ipynb makes it the newer file,
     and `jupytext --sync` would then drop edits of the .md that the .ipynb lacks."""
-    def cells(nb):
-        return [(c.cell_type, c.source.strip(), c.metadata.get("tags")) for c in nb.cells]
-    return cells(jupytext.read(notebook(lesson).with_suffix(".md"))) == cells(jupytext.read(notebook(lesson)))
+    return cells_of(jupytext.read(notebook(lesson).with_suffix(".md"))) == cells_of(jupytext.read(notebook(lesson)))
 
 
 def run(lesson):
